@@ -1,0 +1,94 @@
+"""PRIME's clinical record: one schema, validation, derived indices, cohort import, imputation.
+
+Typical use::
+
+    from PRIMELib.clinical import prepare_record, albi_score, read_cohort
+
+    record = prepare_record({"tbil": 16.8, "alb": 38.5, "lym": 1.3})   # validated, indices added
+    record.values["albi_grade"], record.values["pni"], record.warnings
+
+Canonical units and codings: ``docs/CLINICAL.md`` and :data:`CLINICAL_SCHEMA`.
+"""
+
+from __future__ import annotations
+
+from PRIMELib.clinical.cohort import CohortImport, ColumnMapping, ColumnRule, read_cohort
+from PRIMELib.clinical.derived import (
+    MRECIST,
+    ChildPugh,
+    add_derived_indices,
+    albi_grade,
+    albi_score,
+    bclc_stage,
+    child_pugh,
+    child_pugh_class,
+    log10_afp,
+    mrecist,
+    nlr,
+    objective_response,
+    plr,
+    pni,
+    relative_change,
+    sii,
+)
+from PRIMELib.clinical.imputation import ImputedCase, MedianImputer
+from PRIMELib.clinical.record import derive_indices, prepare_record
+from PRIMELib.clinical.schema import (
+    CLINICAL_SCHEMA,
+    LAB_NAMES,
+    SCHEMA_VERSION,
+    AlternativeUnit,
+    Choice,
+    ClinicalSchema,
+    ClinicalVariable,
+    Kind,
+    get_variable,
+)
+from PRIMELib.clinical.validation import (
+    ClinicalDataError,
+    InputProblem,
+    ValidatedRecord,
+    validate_record,
+    validate_value,
+)
+
+__all__ = [
+    "CLINICAL_SCHEMA",
+    "LAB_NAMES",
+    "MRECIST",
+    "SCHEMA_VERSION",
+    "AlternativeUnit",
+    "ChildPugh",
+    "Choice",
+    "ClinicalDataError",
+    "ClinicalSchema",
+    "ClinicalVariable",
+    "CohortImport",
+    "ColumnMapping",
+    "ColumnRule",
+    "ImputedCase",
+    "InputProblem",
+    "Kind",
+    "MedianImputer",
+    "ValidatedRecord",
+    "add_derived_indices",
+    "albi_grade",
+    "albi_score",
+    "bclc_stage",
+    "child_pugh",
+    "child_pugh_class",
+    "derive_indices",
+    "get_variable",
+    "log10_afp",
+    "mrecist",
+    "nlr",
+    "objective_response",
+    "plr",
+    "pni",
+    "prepare_record",
+    "read_cohort",
+    "relative_change",
+    "sii",
+    "validate_record",
+    "validate_value",
+]
