@@ -1,0 +1,45 @@
+# The two commands of the README:
+#   make demo   set up .venv, then run the main job on the generated demo case
+#   make test   set up .venv (with the Slicer-side test packages), then ruff and the whole test suite
+# Both start from nothing but Python 3.11+ and pip, and set up only once (stamp files).
+
+# The first Python >= 3.11 that really runs (a version-manager shim may exist without its Python).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	$$p -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: demo test lint format bench clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "PRIME needs Python 3.11 or newer (python3.11, python3.12 or python3 on PATH)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+
+# The library and its runtime dependencies (PyRadiomics included; see README, "Installing").
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	@touch $@
+
+# Plus linting, pytest, hypothesis, and the Slicer-side harnesses (slicer-core, PySide6).
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e ".[dev,slicer-test]"
+	@touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/prime demo --output prime-demo
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	QT_QPA_PLATFORM=offscreen PRIME_REQUIRE_SLICER_CORE=1 $(BIN)/python -m pytest
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) prime-demo .pytest_cache .ruff_cache build *.egg-info

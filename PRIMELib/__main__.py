@@ -1,0 +1,3 @@
+from PRIMELib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,207 @@
+"""Reading images and masks, and writing files so that no partial file is ever left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from PRIMELib.errors import PRIMEInputError
+
+#: Image file types SimpleITK reads that we accept for CT volumes and masks.
+IMAGE_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
+
+
+def write_atomically(path: str | Path, writer: Callable[[Path], object]) -> Path:
+    """Write ``path`` through ``writer(temporary_path)``, then move it into place in one step.
+
+    The temporary file lives in the same folder and keeps the full file name (so writers that choose
+    a format by extension, like SimpleITK, still do), and is removed if the writer fails: a reader
+    never sees a half-written output file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".partial-{uuid.uuid4().hex[:8]}-{path.name}")
+    try:
+        writer(temporary)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    return path
+
+
+def write_json(path: str | Path, data: object) -> Path:
+    """Write ``data`` as indented JSON, atomically."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot write {type(value).__name__} to JSON")
+
+
+def _has_image_suffix(path: Path) -> bool:
+    name = path.name.lower()
+    return any(name.endswith(suffix) for suffix in IMAGE_SUFFIXES)
+
+
+def load_image(source: str | Path | sitk.Image, *, field: str = "image") -> sitk.Image:
+    """Load a CT volume from a SimpleITK image, an image file, or a folder holding one DICOM series.
+
+    ``field`` names the input in error messages (e.g. ``"arterial image"``).
+    """
+    if isinstance(source, sitk.Image):
+        return source
+    path = Path(source)
+    if not path.exists():
+        raise PRIMEInputError(
+            f"The {field} file '{path}' does not exist.",
+            field=field,
+            value=str(path),
+            expected="an existing NRRD, NIfTI or MetaImage file, or a folder with one DICOM series",
+            hint="Check the path (and, in a manifest, that it is relative to the manifest's folder).",
+        )
+    if path.is_dir():
+        return _load_dicom_series(path, field)
+    if not _has_image_suffix(path):
+        raise PRIMEInputError(
+            f"The {field} file '{path.name}' is not an image type PRIME reads.",
+            field=field,
+            value=str(path),
+            expected="one of " + ", ".join(IMAGE_SUFFIXES) + " or a DICOM folder",
+        )
+    try:
+        return sitk.ReadImage(str(path))
+    except RuntimeError as error:
+        raise PRIMEInputError(
+            f"The {field} file '{path}' could not be read: {str(error).strip().splitlines()[-1]}",
+            field=field,
+            value=str(path),
+            hint="The file may be truncated or not an image; re-export it from the viewer.",
+        ) from error
+
+
+def _load_dicom_series(folder: Path, field: str) -> sitk.Image:
+    series_ids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)) or ()
+    if len(series_ids) != 1:
+        raise PRIMEInputError(
+            f"The {field} folder '{folder}' holds {len(series_ids)} DICOM series.",
+            field=field,
+            value=str(folder),
+            expected="exactly one DICOM series per folder",
+            hint="Put each phase's series in its own folder.",
+        )
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), series_ids[0]))
+    return reader.Execute()
+
+
+def load_mask(
+    source: str | Path | sitk.Image, *, label: int | None = None, field: str = "mask"
+) -> sitk.Image:
+    """Load a tumour mask and return it as a binary uint8 image (1 = tumour).
+
+    ``label`` picks one label of a multi-label mask; without it every non-zero voxel is tumour.
+    Raises :class:`PRIMEInputError` when the chosen label is absent or the mask is empty.
+    """
+    image = load_image(source, field=field)
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise PRIMEInputError(
+            f"The {field} has {image.GetNumberOfComponentsPerPixel()} components per voxel.",
+            field=field,
+            expected="a scalar label image",
+            hint="Export the segment as a labelmap (one label per voxel).",
+        )
+    array = sitk.GetArrayViewFromImage(image)
+    if label is None:
+        binary = array != 0
+    else:
+        present = sorted(int(v) for v in np.unique(array) if v != 0)
+        if label not in present:
+            raise PRIMEInputError(
+                f"The {field} has no voxel with label {label}.",
+                field=field,
+                value=label,
+                expected=f"one of the labels present: {present}",
+            )
+        binary = array == label
+    if not binary.any():
+        raise PRIMEInputError(
+            f"The {field} is empty: no tumour voxel.",
+            field=field,
+            expected="a mask with at least one tumour voxel",
+            hint="Draw or load the tumour ROI before scoring.",
+        )
+    mask = sitk.GetImageFromArray(binary.astype(np.uint8))
+    mask.CopyInformation(image)
+    return mask
+
+
+def same_physical_space(a: sitk.Image, b: sitk.Image, tolerance_mm: float = 1e-3) -> bool:
+    """True when two images share size, spacing, origin and direction (within ``tolerance_mm``)."""
+    return (
+        a.GetSize() == b.GetSize()
+        and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tolerance_mm)
+        and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tolerance_mm)
+        and np.allclose(a.GetDirection(), b.GetDirection(), atol=1e-6)
+    )
+
+
+def check_mask_matches_image(image: sitk.Image, mask: sitk.Image, *, phase: str) -> None:
+    """Raise a clear error when ``mask`` is not on ``image``'s voxel grid."""
+    if not same_physical_space(image, mask):
+        raise PRIMEInputError(
+            f"The {phase} mask is not on the {phase} image's voxel grid "
+            f"(image size {image.GetSize()}, spacing {_fmt(image.GetSpacing())}, origin "
+            f"{_fmt(image.GetOrigin())}; mask size {mask.GetSize()}, spacing {_fmt(mask.GetSpacing())}, "
+            f"origin {_fmt(mask.GetOrigin())}).",
+            field=f"{phase} mask",
+            expected="a mask with the same size, spacing, origin and direction as its image",
+            hint="Export the segmentation with the image as reference geometry.",
+        )
+
+
+def _fmt(values) -> str:
+    return "(" + ", ".join(f"{v:.3g}" for v in values) + ")"
+
+
+class RasGeometry:
+    """Voxel geometry in Slicer's RAS convention: spacing (mm), origin and direction columns in RAS."""
+
+    def __init__(self, spacing, origin_ras, directions_ras) -> None:
+        self.spacing = tuple(float(s) for s in spacing)
+        self.origin_ras = tuple(float(o) for o in origin_ras)
+        self.directions_ras = [[float(v) for v in row] for row in directions_ras]
+
+
+# ITK and PyRadiomics use LPS; Slicer uses RAS. The two differ by the sign of the first two axes.
+_LPS_FROM_RAS = np.diag([-1.0, -1.0, 1.0])
+
+
+def image_from_ras_array(array: np.ndarray, *, spacing, origin_ras, directions_ras) -> sitk.Image:
+    """A SimpleITK image from a (k, j, i) voxel array and its RAS geometry (as a Slicer volume has)."""
+    image = sitk.GetImageFromArray(np.ascontiguousarray(array))
+    image.SetSpacing(tuple(float(s) for s in spacing))
+    image.SetOrigin(tuple(_LPS_FROM_RAS @ np.asarray(origin_ras, dtype=float)))
+    image.SetDirection(tuple((_LPS_FROM_RAS @ np.asarray(directions_ras, dtype=float)).ravel()))
+    return image
+
+
+def ras_geometry_from_image(image: sitk.Image) -> RasGeometry:
+    """The RAS geometry of a SimpleITK image, to build a Slicer volume node that lies where it does."""
+    directions_lps = np.asarray(image.GetDirection(), dtype=float).reshape(3, 3)
+    return RasGeometry(
+        spacing=image.GetSpacing(),
+        origin_ras=_LPS_FROM_RAS @ np.asarray(image.GetOrigin(), dtype=float),
+        directions_ras=_LPS_FROM_RAS @ directions_lps,
+    )

@@ -1,0 +1,116 @@
+"""The main job for one case: load → extract → score → write.
+
+This is what ``prime demo``, ``prime score`` and the Slicer module's Logic call.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import SimpleITK as sitk
+
+from PRIMELib.errors import PRIMEInputError
+from PRIMELib.io import write_atomically, write_json
+from PRIMELib.progress import ProgressCallback, report, scaled
+from PRIMELib.radiomics import CaseFeatures, extract_case
+from PRIMELib.scoring import IllustrativeModel, ScoreResult, score
+
+
+@dataclass
+class CaseResult:
+    """Everything scoring one case produced."""
+
+    case_id: str
+    radiomics: CaseFeatures
+    clinical: dict[str, object]
+    score: ScoreResult
+
+
+def load_clinical_record(path: str | Path) -> dict[str, object]:
+    """Read a clinical record from a JSON object file."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise PRIMEInputError(
+            f"The clinical record file '{path}' does not exist.", field="clinical", value=str(path)
+        ) from error
+    except json.JSONDecodeError as error:
+        raise PRIMEInputError(
+            f"The clinical record file '{path}' is not valid JSON (line {error.lineno}: {error.msg}).",
+            field="clinical",
+            value=str(path),
+            expected='a JSON object of clinical values, e.g. {"age": 58, "alb": 38.5}',
+        ) from error
+    if not isinstance(record, dict):
+        raise PRIMEInputError(
+            f"The clinical record file '{path}' holds a {type(record).__name__}, not an object.",
+            field="clinical",
+            expected="a JSON object of clinical values",
+        )
+    return record
+
+
+def clinical_features(record: dict[str, object]) -> tuple[dict[str, float], list[str]]:
+    """Numeric clinical inputs plus the derived indices the models use, and validation warnings.
+
+    Raises :class:`PRIMELib.clinical.ClinicalDataError` listing every invalid field.
+    """
+    from PRIMELib.clinical import prepare_record
+
+    prepared = prepare_record(record)
+    numeric = {k: float(v) for k, v in prepared.values.items() if _is_number(v)}
+    return numeric, list(prepared.warnings)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def score_case(
+    arterial_image: sitk.Image | str | Path,
+    venous_image: sitk.Image | str | Path,
+    arterial_mask: sitk.Image | str | Path,
+    venous_mask: sitk.Image | str | Path | None = None,
+    *,
+    clinical: dict[str, object] | str | Path,
+    model: IllustrativeModel | None = None,
+    case_id: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> CaseResult:
+    """Extract the radiomics the model needs, derive clinical indices, and score both endpoints."""
+    model = model or IllustrativeModel.load()
+    record = dict(clinical) if isinstance(clinical, dict) else load_clinical_record(clinical)
+    case_id = case_id or str(record.get("case_id", "case"))
+    # Validate the clinical record first: a typo should not cost a radiomics extraction.
+    clinical_values, clinical_warnings = clinical_features(record)
+    report(progress, 0.0, "Loading images")
+    radiomics = extract_case(
+        arterial_image,
+        venous_image,
+        arterial_mask,
+        venous_mask,
+        params=model.radiomics_params,
+        progress=scaled(progress, 0.05, 0.9),
+    )
+    report(progress, 0.9, "Scoring")
+    result = score({**radiomics.values, **clinical_values}, model, case_id=case_id)
+    result.warnings.extend(clinical_warnings)
+    report(progress, 1.0, "Done")
+    return CaseResult(case_id=case_id, radiomics=radiomics, clinical=record, score=result)
+
+
+def write_case_outputs(result: CaseResult, output_dir: str | Path) -> dict[str, Path]:
+    """Write ``result.json`` (scores and reasons) and ``features.csv`` (one row) into ``output_dir``."""
+    output_dir = Path(output_dir)
+    row = pd.DataFrame([{"case_id": result.case_id, **result.radiomics.values}])
+    paths = {
+        "result": write_json(output_dir / "result.json", result.score.to_dict()),
+        "features": write_atomically(output_dir / "features.csv", lambda tmp: row.to_csv(tmp, index=False)),
+        "diagnostics": write_json(output_dir / "diagnostics.json", result.radiomics.diagnostics),
+    }
+    return paths

@@ -1,0 +1,136 @@
+"""PRIME's module Logic and self-test on real MRML (slicer-core), compared with PRIMELib called directly."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def demo_nodes(prime_module, mrml_scene):
+    """The demo case in the scene: two volume nodes and a segmentation with one tumour segment."""
+    import slicer
+
+    from PRIMELib.demo import make_demo_images
+
+    arterial, venous, mask = make_demo_images()
+    to_node = prime_module.PRIMETest._volumeNodeFromSitk
+    arterial_node = to_node(arterial, "arterial")
+    venous_node = to_node(venous, "venous")
+    labelmap = to_node(mask, "tumour", "vtkMRMLLabelMapVolumeNode")
+    segmentation = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "tumour")
+    slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labelmap, segmentation)
+    segment_id = segmentation.GetSegmentation().GetNthSegmentID(0)
+    return types.SimpleNamespace(
+        images=(arterial, venous, mask),
+        arterial=arterial_node,
+        venous=venous_node,
+        segmentation=segmentation,
+        segment_id=segment_id,
+    )
+
+
+def test_module_self_test_passes(prime_module, run_self_test):
+    run_self_test(prime_module.PRIMETest)
+
+
+def test_node_to_image_keeps_voxels_and_physical_geometry(prime_module, demo_nodes):
+    import SimpleITK as sitk
+
+    arterial, _, mask = demo_nodes.images
+    converted = prime_module.PRIMELogic.sitkImageFromVolumeNode(demo_nodes.arterial)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(converted), sitk.GetArrayFromImage(arterial))
+    assert converted.GetOrigin() == pytest.approx(arterial.GetOrigin())
+    assert converted.GetSpacing() == pytest.approx(arterial.GetSpacing())
+    assert converted.GetDirection() == pytest.approx(arterial.GetDirection())
+    # The node's RAS origin is the LPS origin with x and y negated.
+    origin_lps = arterial.GetOrigin()
+    assert demo_nodes.arterial.GetOrigin() == pytest.approx((-origin_lps[0], -origin_lps[1], origin_lps[2]))
+    segment_mask = prime_module.PRIMELogic().sitkMaskFromSegment(
+        demo_nodes.segmentation, demo_nodes.segment_id, demo_nodes.venous
+    )
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(segment_mask), sitk.GetArrayFromImage(mask))
+
+
+def test_score_case_fills_the_table_and_parameter_node_like_primelib(prime_module, demo_nodes):
+    from PRIMELib.demo import DEMO_CLINICAL_RECORD
+    from PRIMELib.pipeline import score_case
+
+    logic = prime_module.PRIMELogic()
+    parameters = logic.getParameterNode()
+    result = logic.scoreCase(
+        demo_nodes.arterial,
+        demo_nodes.venous,
+        demo_nodes.segmentation,
+        demo_nodes.segment_id,
+        dict(DEMO_CLINICAL_RECORD),
+        parameterNode=parameters,
+    )
+    direct = score_case(*demo_nodes.images, clinical=dict(DEMO_CLINICAL_RECORD))
+
+    stored = json.loads(parameters.resultJson)
+    assert stored["response_probability"] == pytest.approx(direct.score.response_probability, rel=1e-9)
+    assert stored["risk_group"] == direct.score.risk_group
+    table = parameters.featureTable.GetTable()
+    names = [table.GetValue(row, 0).ToString() for row in range(table.GetNumberOfRows())]
+    values = [table.GetValue(row, 1).ToDouble() for row in range(table.GetNumberOfRows())]
+    assert names == list(result.radiomics.values)
+    for name, value in zip(names, values, strict=True):
+        assert value == pytest.approx(direct.radiomics.values[name], rel=1e-6, abs=1e-9), name
+    summary = prime_module.resultSummaryText(parameters.resultJson)
+    assert f"{direct.score.response_probability:.0%}" in summary and direct.score.quadrant in summary
+
+
+def test_unknown_segment_is_a_clear_error(prime_module, demo_nodes):
+    from PRIMELib.errors import PRIMEInputError
+
+    with pytest.raises(PRIMEInputError, match="no segment 'Segment_99'"):
+        prime_module.PRIMELogic().scoreCase(
+            demo_nodes.arterial, demo_nodes.venous, demo_nodes.segmentation, "Segment_99", {}
+        )
+
+
+def test_missing_volume_is_a_clear_error(prime_module, demo_nodes):
+    from PRIMELib.errors import PRIMEInputError
+
+    with pytest.raises(PRIMEInputError, match="No venous volume"):
+        prime_module.PRIMELogic().scoreCase(
+            demo_nodes.arterial, None, demo_nodes.segmentation, demo_nodes.segment_id, {}
+        )
+
+
+def test_score_button_rule_names_what_is_missing(prime_module, demo_nodes):
+    parameters = prime_module.PRIMELogic().getParameterNode()
+    state = prime_module.scoreButtonState(parameters)
+    assert not state.enabled
+    assert "arterial volume" in state.toolTip and "tumour segment" in state.toolTip
+    parameters.arterialVolume = demo_nodes.arterial
+    parameters.venousVolume = demo_nodes.venous
+    parameters.segmentation = demo_nodes.segmentation
+    assert "tumour segment" in prime_module.scoreButtonState(parameters).toolTip
+    parameters.segmentID = demo_nodes.segment_id
+    assert prime_module.scoreButtonState(parameters).enabled
+    assert not prime_module.scoreButtonState(None).enabled
+
+
+def test_parameter_node_survives_scene_save_and_reload(prime_module, demo_nodes, mrml_scene, tmp_path):
+    import slicer
+
+    parameters = prime_module.PRIMELogic().getParameterNode()
+    parameters.arterialVolume = demo_nodes.arterial
+    parameters.segmentID = demo_nodes.segment_id
+    parameters.resultJson = json.dumps({"quadrant": "responder / high risk"})
+    scene_file = tmp_path / "scene.mrml"
+    mrml_scene.SetURL(str(scene_file))
+    assert mrml_scene.Commit() != 0
+    reloaded = slicer.vtkMRMLScene()
+    reloaded.SetURL(str(scene_file))
+    reloaded.Import()
+    node = reloaded.GetFirstNodeByClass("vtkMRMLScriptedModuleNode")
+    restored = prime_module.PRIMEParameterNode(node)
+    assert restored.segmentID == demo_nodes.segment_id
+    assert json.loads(restored.resultJson) == {"quadrant": "responder / high risk"}
+    assert restored.arterialVolume.GetName() == "arterial"

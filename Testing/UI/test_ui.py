@@ -1,0 +1,166 @@
+"""The module's .ui file, loaded by PySide6's QUiLoader offscreen (no Slicer needed).
+
+CTK and qMRML widgets are registered as small Qt stand-ins; the tests check that every widget the
+module code touches exists with the right type, that parameter bindings name real parameter-node
+fields, and that the panel renders.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="PySide6 is part of the slicer-test extra")
+from PySide6.QtCore import QFile  # noqa: E402
+from PySide6.QtUiTools import QUiLoader  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+UI_FILE = REPO / "PRIME" / "Resources" / "UI" / "PRIME.ui"
+MODULE_FILE = REPO / "PRIME" / "PRIME.py"
+
+
+class ctkCollapsibleButton(QtWidgets.QGroupBox):  # noqa: N801  (named as the CTK class it stands for)
+    """Stand-in: a titled container (the real one collapses)."""
+
+
+class qMRMLWidget(QtWidgets.QWidget):  # noqa: N801
+    """Stand-in for the scene-aware base widget."""
+
+
+class qMRMLNodeComboBox(QtWidgets.QComboBox):  # noqa: N801
+    """Stand-in for the MRML node selector."""
+
+
+class qMRMLSegmentSelectorWidget(QtWidgets.QComboBox):  # noqa: N801
+    """Stand-in for the segmentation + segment selector."""
+
+
+STAND_INS = (ctkCollapsibleButton, qMRMLWidget, qMRMLNodeComboBox, qMRMLSegmentSelectorWidget)
+
+#: The type each widget the module code uses must have (the real class name in the .ui file).
+EXPECTED_TYPES = {
+    "arterialVolumeSelector": "qMRMLNodeComboBox",
+    "venousVolumeSelector": "qMRMLNodeComboBox",
+    "segmentSelector": "qMRMLSegmentSelectorWidget",
+    "featureTableSelector": "qMRMLNodeComboBox",
+    "loadClinicalButton": "QPushButton",
+    "scoreButton": "QPushButton",
+    "progressBar": "QProgressBar",
+    "resultsLabel": "QLabel",
+}
+
+
+@pytest.fixture(scope="module")
+def app():
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+
+@pytest.fixture(scope="module")
+def panel(app):
+    loader = QUiLoader()
+    for stand_in in STAND_INS:
+        loader.registerCustomWidget(stand_in)
+    ui_file = QFile(str(UI_FILE))
+    assert ui_file.open(QFile.ReadOnly), f"cannot open {UI_FILE}"
+    widget = loader.load(ui_file)
+    ui_file.close()
+    assert widget is not None, loader.errorString()
+    for box in widget.findChildren(ctkCollapsibleButton):
+        box.setTitle(box.property("text") or "")
+    return widget
+
+
+def _ui_classes() -> dict[str, str]:
+    """objectName → class of every widget declared in the .ui file."""
+    root = ET.parse(UI_FILE).getroot()
+    return {w.get("name"): w.get("class") for w in root.iter("widget")}
+
+
+def _names_used_by_module() -> set[str]:
+    return set(re.findall(r"self\.ui\.(\w+)", MODULE_FILE.read_text(encoding="utf-8")))
+
+
+def _parameter_node_fields() -> set[str]:
+    tree = ast.parse(MODULE_FILE.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "PRIMEParameterNode":
+            return {stmt.target.id for stmt in node.body if isinstance(stmt, ast.AnnAssign)}
+    raise AssertionError("PRIMEParameterNode not found in PRIME.py")
+
+
+def test_every_widget_the_code_uses_exists_with_the_right_type(panel):
+    declared = _ui_classes()
+    used = _names_used_by_module()
+    assert used, "the module code uses no self.ui widgets: the regex or the module changed"
+    missing = used - declared.keys()
+    assert not missing, f"PRIME.py uses widgets the .ui lacks: {sorted(missing)}"
+    untyped = used - EXPECTED_TYPES.keys()
+    assert not untyped, f"add the expected type of {sorted(untyped)} to EXPECTED_TYPES"
+    for name in used:
+        assert declared[name] == EXPECTED_TYPES[name], name
+        loaded = panel.findChild(QtWidgets.QWidget, name)
+        assert loaded is not None, name
+        assert loaded.metaObject().className() == EXPECTED_TYPES[name]
+
+
+def test_parameter_bindings_name_real_parameter_node_fields(panel):
+    fields = _parameter_node_fields()
+    bound = {
+        w.objectName(): w.property("SlicerParameterName")
+        for w in panel.findChildren(QtWidgets.QWidget)
+        if w.property("SlicerParameterName")
+    }
+    assert bound == {
+        "arterialVolumeSelector": "arterialVolume",
+        "venousVolumeSelector": "venousVolume",
+        "featureTableSelector": "featureTable",
+    }
+    assert set(bound.values()) <= fields
+
+
+def test_node_selectors_accept_the_right_node_types(panel):
+    types = {
+        name: panel.findChild(QtWidgets.QWidget, name).property("nodeTypes")
+        for name in ("arterialVolumeSelector", "venousVolumeSelector", "featureTableSelector")
+    }
+    assert types == {
+        "arterialVolumeSelector": ["vtkMRMLScalarVolumeNode"],
+        "venousVolumeSelector": ["vtkMRMLScalarVolumeNode"],
+        "featureTableSelector": ["vtkMRMLTableNode"],
+    }
+
+
+def test_every_scene_aware_widget_receives_the_scene():
+    root = ET.parse(UI_FILE).getroot()
+    receivers = {
+        c.findtext("receiver")
+        for c in root.iter("connection")
+        if c.findtext("signal") == "mrmlSceneChanged(vtkMRMLScene*)"
+    }
+    scene_aware = {
+        name for name, cls in _ui_classes().items() if cls.startswith("qMRML") and cls != "qMRMLWidget"
+    }
+    assert scene_aware == receivers
+
+
+def test_score_button_starts_disabled_and_panel_says_research_use(panel):
+    assert panel.findChild(QtWidgets.QPushButton, "scoreButton").isEnabled() is False
+    label = panel.findChild(QtWidgets.QLabel, "researchUseLabel")
+    assert "not for clinical" in label.text()
+
+
+def test_panel_renders_offscreen(panel, tmp_path):
+    panel.resize(360, 520)
+    image = panel.grab().toImage()
+    path = tmp_path / "panel.png"
+    assert image.save(str(path))
+    assert image.width() == 360 and image.height() == 520
+    # Not a blank grab: the rendered labels and frames give many distinct colours.
+    colours = {image.pixel(x, y) for x in range(0, 360, 7) for y in range(0, 520, 7)}
+    assert len(colours) > 3
