@@ -22,9 +22,9 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e .
 	@touch $@
 
-# Plus linting, pytest, hypothesis, and the Slicer-side harnesses (slicer-core, PySide6).
+# Plus linting, pytest, hypothesis, the Slicer-side harnesses (slicer-core, PySide6) and Dask.
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e ".[dev,slicer-test]"
+	$(PIP) install --quiet -e ".[dev,slicer-test,cluster]"
 	@touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
@@ -40,6 +40,12 @@ test: lint
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks print numbers (time, memory, throughput); they are measurements, not pass/fail tests.
+bench: $(VENV)/.installed-test
+	@for script in Testing/bench/bench_*.py; do \
+		echo "== $$script"; $(BIN)/python $$script || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) prime-demo .pytest_cache .ruff_cache build *.egg-info

@@ -365,6 +365,28 @@ class PRIMELogic(ScriptedLoadableModuleLogic):
             arterialPath, venousPath, maskPath, venousMaskPath, clinical=clinical, progress=progress
         )
 
+    def runBatch(
+        self,
+        manifestPath,
+        outputDir,
+        mode="extract",
+        params="prime_paper",
+        model=None,
+        workers=1,
+        progress=None,
+    ):
+        """Process a cohort from a manifest, as ``prime batch`` does; returns PRIMELib's BatchSummary.
+
+        Slicer Python console::
+
+            summary = slicer.util.getModuleLogic("PRIME").runBatch("cohort/manifest.csv", "cohort/out")
+            print(summary.succeeded, summary.failed, summary.outputs["features"])
+        """
+        from PRIMELib.batch import BatchSettings, run_batch
+
+        settings = BatchSettings(mode=mode, params=params, model=str(model) if model else None)
+        return run_batch(manifestPath, outputDir, settings=settings, workers=workers, progress=progress)
+
     @staticmethod
     def writeFeatureTable(values: dict, tableNode) -> None:
         """Rows = features, columns Feature and Value (as SlicerRadiomics does)."""

@@ -134,3 +134,33 @@ def test_parameter_node_survives_scene_save_and_reload(prime_module, demo_nodes,
     assert restored.segmentID == demo_nodes.segment_id
     assert json.loads(restored.resultJson) == {"quadrant": "responder / high risk"}
     assert restored.arterialVolume.GetName() == "arterial"
+
+
+def test_logic_runs_a_batch_like_the_command_line(prime_module, tmp_path):
+    import pandas as pd
+    import SimpleITK as sitk
+
+    from PRIMELib.synth import make_phantom
+
+    rows = []
+    for number in range(2):
+        row = {"case_id": f"case-{number}"}
+        images = make_phantom(
+            diameter_cm=3.0, lobulation=0.5, heterogeneity=0.0, seed=number, spacing_mm=(2.0, 2.0, 5.0)
+        )
+        for phase, image in zip(("arterial", "venous", "mask"), images, strict=True):
+            row[phase] = f"{phase}-{number}.nrrd"
+            sitk.WriteImage(image, str(tmp_path / row[phase]))
+        rows.append(row)
+    rows.append({"case_id": "broken", "arterial": "missing.nrrd", "venous": "v.nrrd", "mask": "m.nrrd"})
+    pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    fractions = []
+    summary = prime_module.PRIMELogic().runBatch(
+        tmp_path / "manifest.csv",
+        tmp_path / "out",
+        params="prime_quick",
+        progress=lambda f, m: fractions.append(f),
+    )
+    assert (summary.succeeded, summary.failed) == (2, 1)
+    assert fractions[-1] == 1.0
+    assert list(pd.read_csv(summary.outputs["features"])["case_id"]) == ["case-0", "case-1"]

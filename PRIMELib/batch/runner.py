@@ -1,0 +1,363 @@
+"""Run many cases: in parallel, resumable, failure-isolated, on this machine or a Dask cluster.
+
+Output folder::
+
+    cases/<case_id>.json   one finished case (features, diagnostics, result), written when it finishes
+    features.csv           one row per successful case (written at the end, atomically)
+    results.csv            score mode: one row per successful case
+    failures.csv           case_id, stage, error for every failed case
+    summary.json           counts, settings and timings
+    run.log                one line per case event, appended as the run goes
+
+A case is skipped when ``cases/<case_id>.json`` holds the same *content key*: the sha256 of its
+input files' bytes, its label, clinical record, the settings (parameter file and model contents)
+and the PRIMELib version. So a rerun after an interruption, or after fixing one bad case, redoes
+only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+
+from PRIMELib import __version__
+from PRIMELib.batch.manifest import CaseInputs, read_manifest
+from PRIMELib.errors import PRIMEError, PRIMEInputError
+from PRIMELib.io import write_atomically, write_json
+from PRIMELib.progress import ProgressCallback, report
+
+MODES = ("extract", "score")
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What every case of a batch is processed with.
+
+    ``mode``: ``"extract"`` (radiomics only) or ``"score"`` (radiomics + clinical + both models).
+    ``params``: a shipped PyRadiomics parameter set name or a YAML path (extract mode).
+    ``model``: a model file (score mode); ``None`` uses the default model.
+    """
+
+    mode: str = "extract"
+    params: str = "prime_paper"
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise PRIMEInputError(
+                f"Unknown batch mode '{self.mode}'.",
+                field="mode",
+                value=self.mode,
+                expected=" or ".join(MODES),
+            )
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did."""
+
+    total: int = 0
+    succeeded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# One case (runs in a worker process or on a Dask worker: top-level and picklable)
+
+
+def _file_digest(path: Path, digest) -> None:
+    if path.is_dir():  # a DICOM series folder: every file, in name order
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(child.relative_to(path).as_posix().encode())
+            _file_digest(child, digest)
+        return
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+
+
+def content_key(case: CaseInputs, settings: BatchSettings) -> str:
+    """The sha256 that decides whether a finished case can be reused (see the module docstring)."""
+    from PRIMELib.radiomics import params_file
+
+    digest = hashlib.sha256()
+    described = {
+        "primelib": __version__,
+        "settings": asdict(settings),
+        "label": case.label,
+        "clinical": case.clinical if settings.mode == "score" else None,
+    }
+    digest.update(json.dumps(described, sort_keys=True, default=str).encode())
+    settings_files = [params_file(settings.params)] if settings.mode == "extract" else []
+    if settings.model:
+        settings_files.append(Path(settings.model))
+    for path in [case.arterial, case.venous, case.arterial_mask, case.venous_mask, *settings_files]:
+        digest.update(b"|")
+        if path is not None:
+            if not path.exists():
+                raise PRIMEInputError(f"The input '{path}' does not exist.", field="input", value=str(path))
+            _file_digest(path, digest)
+    return digest.hexdigest()
+
+
+def _case_file(output_dir: Path, case_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", case_id)
+    return output_dir / "cases" / f"{safe}.json"
+
+
+def process_case(case: CaseInputs, settings: BatchSettings, output_dir: str) -> dict[str, object]:
+    """Process one case and write ``cases/<case_id>.json``; never raises for a bad case.
+
+    Returns ``{"case_id", "status": "done" | "unchanged" | "failed", "stage", "error", "seconds"}``.
+    """
+    started = time.perf_counter()
+    stage = _Stage()
+    try:
+        key = content_key(case, settings)
+        case_file = _case_file(Path(output_dir), case.case_id)
+        if case_file.is_file():
+            try:
+                if json.loads(case_file.read_text(encoding="utf-8")).get("key") == key:
+                    return {"case_id": case.case_id, "status": "unchanged", "seconds": 0.0}
+            except (OSError, json.JSONDecodeError):
+                pass  # unreadable: recompute
+        record = _run_case(case, settings, stage)
+        record.update(
+            case_id=case.case_id, key=key, centre=case.centre, seconds=time.perf_counter() - started
+        )
+        write_json(case_file, record)
+        return {"case_id": case.case_id, "status": "done", "seconds": record["seconds"]}
+    except PRIMEError as error:
+        return _failure(case, stage.name, str(error), started)
+    except Exception as error:  # an unexpected failure of one case must not stop the batch
+        return _failure(case, stage.name, f"{type(error).__name__}: {error}", started)
+
+
+class _Stage:
+    """Which stage a case is in, for failure reports."""
+
+    def __init__(self, name: str = "inputs") -> None:
+        self.name = name
+
+
+def _failure(case: CaseInputs, stage: str, error: str, started: float) -> dict[str, object]:
+    return {
+        "case_id": case.case_id,
+        "status": "failed",
+        "stage": stage,
+        "error": error,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _run_case(case: CaseInputs, settings: BatchSettings, stage: _Stage) -> dict[str, object]:
+    from PRIMELib.io import check_mask_matches_image, load_image, load_mask
+
+    stage.name = "load"
+    arterial = load_image(case.arterial, field="arterial image")
+    venous = load_image(case.venous, field="venous image")
+    if case.arterial_mask is None:
+        raise PRIMEInputError("No mask is given.", field="mask", expected="a mask path in the manifest")
+    arterial_mask = load_mask(case.arterial_mask, label=case.label, field="arterial mask")
+    venous_mask = (
+        arterial_mask
+        if case.venous_mask is None
+        else load_mask(case.venous_mask, label=case.label, field="venous mask")
+    )
+    check_mask_matches_image(arterial, arterial_mask, phase="arterial")
+    check_mask_matches_image(venous, venous_mask, phase="venous")
+    if settings.mode == "extract":
+        from PRIMELib.radiomics import extract_case
+
+        stage.name = "extract"
+        features = extract_case(arterial, venous, arterial_mask, venous_mask, params=settings.params)
+        return {"features": features.values, "diagnostics": features.diagnostics}
+    from PRIMELib.pipeline import clinical_features, score_case
+    from PRIMELib.scoring import IllustrativeModel
+
+    stage.name = "clinical"
+    clinical_features(case.clinical)  # validate first: a typo should not cost an extraction
+    stage.name = "score"
+    model = IllustrativeModel.load(settings.model) if settings.model else None
+    result = score_case(
+        arterial,
+        venous,
+        arterial_mask,
+        venous_mask,
+        clinical=case.clinical,
+        model=model,
+        case_id=case.case_id,
+    )
+    return {
+        "features": result.radiomics.values,
+        "diagnostics": result.radiomics.diagnostics,
+        "result": result.score.to_dict(),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# The batch
+
+
+def _executor_results(
+    cases: list[CaseInputs], settings: BatchSettings, output_dir: Path, workers: int, scheduler: str | None
+) -> Iterator[dict[str, object]]:
+    """Process cases and yield each case's outcome as soon as it is known."""
+    if scheduler:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = [
+                client.submit(process_case, case, settings, str(output_dir), key=f"prime-{i}-{case.case_id}")
+                for i, case in enumerate(cases)
+            ]
+            for future in dask_completed(futures):
+                yield future.result()
+        return
+    if workers <= 1:
+        for case in cases:
+            yield process_case(case, settings, str(output_dir))
+        return
+    # spawn, not fork: safe inside applications with threads (Slicer) and on every platform.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures: list[Future] = [pool.submit(process_case, c, settings, str(output_dir)) for c in cases]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def run_batch(
+    manifest: str | Path,
+    output_dir: str | Path,
+    *,
+    settings: BatchSettings | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: ProgressCallback | None = None,
+    log: Callable[[str], None] | None = None,
+) -> BatchSummary:
+    """Process every case of ``manifest`` into ``output_dir`` (see the module docstring).
+
+    ``workers`` processes on this machine, or the Dask scheduler at ``scheduler`` (``tcp://host:port``).
+    ``progress(fraction, message)`` is told after each case (returning False stops the batch; finished
+    cases are kept). ``log`` receives one line per case event.
+    """
+    settings = settings or BatchSettings()
+    output_dir = Path(output_dir)
+    cases = read_manifest(manifest)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    summary = BatchSummary(total=len(cases))
+    started = time.perf_counter()
+    log_path = output_dir / "run.log"
+
+    def note(line: str) -> None:
+        stamped = f"{datetime.now(UTC).isoformat(timespec='seconds')} {line}"
+        with open(log_path, "a", encoding="utf-8") as stream:
+            stream.write(stamped + "\n")
+        if log:
+            log(line)
+
+    note(f"start: {len(cases)} cases, mode {settings.mode}, workers {workers}, scheduler {scheduler or '-'}")
+    report(progress, 0.0, f"0 of {len(cases)} cases")
+    outcomes = _executor_results(cases, settings, output_dir, workers, scheduler)
+    for done, outcome in enumerate(outcomes, start=1):
+        status = outcome["status"]
+        if status == "failed":
+            summary.failed += 1
+            summary.failures.append({k: str(outcome[k]) for k in ("case_id", "stage", "error")})
+            note(f"{outcome['case_id']}: FAILED at {outcome['stage']}: {outcome['error']}")
+        elif status == "unchanged":
+            summary.skipped += 1
+            note(f"{outcome['case_id']}: unchanged, kept")
+        else:
+            summary.succeeded += 1
+            note(f"{outcome['case_id']}: done in {outcome['seconds']:.1f} s")
+        report(progress, done / len(cases), f"{done} of {len(cases)} cases ({summary.failed} failed)")
+    summary.seconds = time.perf_counter() - started
+    summary.outputs = _write_tables(cases, settings, output_dir, summary)
+    note(
+        f"end: {summary.succeeded} done, {summary.skipped} unchanged, {summary.failed} failed, "
+        f"{summary.seconds:.1f} s"
+    )
+    return summary
+
+
+def _finished_records(cases: list[CaseInputs], output_dir: Path, failed: set[str]) -> Iterator[dict]:
+    """Each successful case's record, read one at a time from its file (bounded memory)."""
+    for case in cases:
+        path = _case_file(output_dir, case.case_id)
+        if case.case_id not in failed and path.is_file():
+            yield json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_tables(
+    cases: list[CaseInputs], settings: BatchSettings, output_dir: Path, summary: BatchSummary
+) -> dict[str, str]:
+    failed = {f["case_id"] for f in summary.failures}
+    columns: dict[str, None] = {}
+    for record in _finished_records(cases, output_dir, failed):
+        columns.update(dict.fromkeys(record["features"]))
+    outputs = {"features": str(output_dir / "features.csv")}
+    header = ["case_id", "centre", *columns]
+
+    def write_features(tmp: Path) -> None:
+        first = True
+        for record in _finished_records(cases, output_dir, failed):
+            row = {"case_id": record["case_id"], "centre": record.get("centre"), **record["features"]}
+            pd.DataFrame([row], columns=header).to_csv(
+                tmp, mode="w" if first else "a", header=first, index=False
+            )
+            first = False
+        if first:
+            pd.DataFrame(columns=header).to_csv(tmp, index=False)
+
+    write_atomically(output_dir / "features.csv", write_features)
+    if settings.mode == "score":
+        rows = [_result_row(r) for r in _finished_records(cases, output_dir, failed)]
+        write_atomically(output_dir / "results.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
+        outputs["results"] = str(output_dir / "results.csv")
+    failures = pd.DataFrame(summary.failures, columns=["case_id", "stage", "error"])
+    write_atomically(output_dir / "failures.csv", lambda tmp: failures.to_csv(tmp, index=False))
+    outputs["failures"] = str(output_dir / "failures.csv")
+    outputs["log"] = str(output_dir / "run.log")
+    write_json(output_dir / "summary.json", {**asdict(summary), "settings": asdict(settings)})
+    outputs["summary"] = str(output_dir / "summary.json")
+    return outputs
+
+
+def _result_row(record: dict) -> dict[str, object]:
+    result = record["result"]
+    return {
+        "case_id": record["case_id"],
+        "centre": record.get("centre"),
+        "response_probability": result["response_probability"],
+        "response_class": result["response_class"],
+        "risk_score": result["risk_score"],
+        "risk_group": result["risk_group"],
+        **{f"survival_{k}": v for k, v in result["survival"].items()},
+        "quadrant": result["quadrant"],
+        "imputed_fields": ";".join(result["imputed_fields"]),
+    }
