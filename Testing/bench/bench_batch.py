@@ -37,14 +37,18 @@ def main() -> None:
         rates = {}
         for workers in (1, 2):
             started = time.perf_counter()
-            summary = run_batch(cohort.manifest, folder / f"out-{workers}", settings=settings, workers=workers)
+            summary = run_batch(
+                cohort.manifest, folder / f"out-{workers}", settings=settings, workers=workers
+            )
             seconds = time.perf_counter() - started
             assert summary.succeeded == args.cases, summary.failures
             rates[workers] = args.cases / seconds * 60
             print(f"workers {workers}: {seconds:6.1f} s, {rates[workers]:6.1f} cases/min")
         one, two = (pd.read_csv(folder / f"out-{w}" / "features.csv") for w in (1, 2))
         pd.testing.assert_frame_equal(one, two)
-        print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}x on {os.cpu_count()} CPUs (values identical)")
+        print(
+            f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}x on {os.cpu_count()} CPUs (values identical)"
+        )
 
 
 if __name__ == "__main__":
