@@ -8,6 +8,7 @@ Columns (names are case-insensitive; paths are relative to the manifest's folder
 ``venous``         portal-venous-phase image
 ``mask``           tumour mask for both phases (or ``arterial_mask`` and ``venous_mask``)
 ``label``          optional: the label of a multi-label mask
+``segment``        optional: the segment name of a Slicer ``.seg.nrrd`` mask
 ``centre``         optional: the case's centre
 ``clinical``       optional: a clinical table (CSV/Excel) holding this case's row, by ``case_id``
 other columns      clinical values in canonical units (schema names), used when scoring
@@ -28,7 +29,7 @@ from PRIMELib.errors import PRIMEInputError
 
 REQUIRED = ("case_id", "arterial", "venous")
 PATH_COLUMNS = ("arterial", "venous", "mask", "arterial_mask", "venous_mask")
-NON_CLINICAL = {*REQUIRED, *PATH_COLUMNS, "label", "centre", "clinical"}
+NON_CLINICAL = {*REQUIRED, *PATH_COLUMNS, "label", "segment", "centre", "clinical"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class CaseInputs:
     arterial_mask: Path
     venous_mask: Path | None = None
     label: int | None = None
+    segment: str | None = None
     centre: str | None = None
     clinical: dict[str, object] = field(default_factory=dict)
 
@@ -114,6 +116,7 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
                 arterial_mask=paths["arterial_mask"] or paths["mask"],
                 venous_mask=paths["venous_mask"],
                 label=None if label is None else int(label),
+                segment=None if row.get("segment") is None else str(row["segment"]),
                 centre=None if row.get("centre") is None else str(row["centre"]),
                 clinical=clinical,
             )

@@ -103,6 +103,7 @@ def content_key(case: CaseInputs, settings: BatchSettings) -> str:
         "primelib": __version__,
         "settings": asdict(settings),
         "label": case.label,
+        "segment": case.segment,
         "clinical": case.clinical if settings.mode == "score" else None,
     }
     digest.update(json.dumps(described, sort_keys=True, default=str).encode())
@@ -169,26 +170,39 @@ def _failure(case: CaseInputs, stage: str, error: str, started: float) -> dict[s
 
 
 def _run_case(case: CaseInputs, settings: BatchSettings, stage: _Stage) -> dict[str, object]:
-    from PRIMELib.io import check_mask_matches_image, load_image, load_mask
+    from PRIMELib.io import load_image
+    from PRIMELib.radiomics.masks import fit_to_grid, load_roi
 
     stage.name = "load"
-    arterial = load_image(case.arterial, field="arterial image")
-    venous = load_image(case.venous, field="venous image")
+    images = {
+        "arterial": load_image(case.arterial, field="arterial image"),
+        "venous": load_image(case.venous, field="venous image"),
+    }
     if case.arterial_mask is None:
         raise PRIMEInputError("No mask is given.", field="mask", expected="a mask path in the manifest")
-    arterial_mask = load_mask(case.arterial_mask, label=case.label, field="arterial mask")
-    venous_mask = (
-        arterial_mask
-        if case.venous_mask is None
-        else load_mask(case.venous_mask, label=case.label, field="venous mask")
-    )
-    check_mask_matches_image(arterial, arterial_mask, phase="arterial")
-    check_mask_matches_image(venous, venous_mask, phase="venous")
+    # The same mask rules as single-case extraction (label or .seg.nrrd segment, one ROI per phase;
+    # a shared mask is resampled onto the venous grid later), checked here so a bad mask fails early.
+    rois = {
+        "arterial": load_roi(
+            case.arterial_mask, label=case.label, segment=case.segment, field="arterial mask"
+        )
+    }
+    if case.venous_mask is not None:
+        rois["venous"] = load_roi(
+            case.venous_mask, label=case.label, segment=case.segment, field="venous mask"
+        )
+    for phase, roi in rois.items():
+        fit_to_grid(
+            roi, images[phase], mask_field=f"{phase} mask", image_field=f"{phase} image", resample=False
+        )
+    arterial_roi, venous_roi = rois["arterial"], rois.get("venous")
     if settings.mode == "extract":
         from PRIMELib.radiomics import extract_case
 
         stage.name = "extract"
-        features = extract_case(arterial, venous, arterial_mask, venous_mask, params=settings.params)
+        features = extract_case(
+            images["arterial"], images["venous"], arterial_roi, venous_roi, params=settings.params
+        )
         return {"features": features.values, "diagnostics": features.diagnostics}
     from PRIMELib.pipeline import clinical_features, score_case
     from PRIMELib.scoring import IllustrativeModel
@@ -198,10 +212,10 @@ def _run_case(case: CaseInputs, settings: BatchSettings, stage: _Stage) -> dict[
     stage.name = "score"
     model = IllustrativeModel.load(settings.model) if settings.model else None
     result = score_case(
-        arterial,
-        venous,
-        arterial_mask,
-        venous_mask,
+        images["arterial"],
+        images["venous"],
+        arterial_roi,
+        venous_roi,
         clinical=case.clinical,
         model=model,
         case_id=case.case_id,
