@@ -15,6 +15,7 @@ from rich.table import Table
 
 from PRIMELib import __version__
 from PRIMELib.errors import PRIMEError
+from PRIMELib.io import write_atomically
 
 app = typer.Typer(
     name="prime",
@@ -88,12 +89,204 @@ def score_command(
     venous_mask: Annotated[
         Path | None, typer.Option(help="A separate tumour mask for the venous phase.")
     ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A .prime model bundle (default: the shipped model).")
+    ] = None,
 ) -> None:
     """Score one case from files and write its results."""
     from PRIMELib.pipeline import score_case, write_case_outputs
 
-    result = score_case(arterial, venous, mask, venous_mask, clinical=clinical, progress=_progress_printer())
+    result = score_case(
+        arterial, venous, mask, venous_mask, clinical=clinical, model=model, progress=_progress_printer()
+    )
     _print_result(result, write_case_outputs(result, output))
+
+
+@app.command("score-features")
+def score_features_command(
+    model: Annotated[Path, typer.Option(help="The .prime model bundle.")],
+    features: Annotated[
+        Path,
+        typer.Option(
+            help="Radiomics table (CSV, one row per case, a case_id column), as `prime train` reads."
+        ),
+    ],
+    output: Annotated[Path, typer.Option(help="JSON file for the results (a list, one object per case).")],
+    clinical: Annotated[
+        Path | None,
+        typer.Option(
+            help="Clinical values: a JSON object (one case) or a cohort table (CSV/Excel) with case_id."
+        ),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping for a cohort table.")] = None,
+) -> None:
+    """Score cases whose radiomics are already extracted, with a trained bundle."""
+    from PRIMELib.bundle import load_bundle
+    from PRIMELib.io import write_json
+    from PRIMELib.pipeline import clinical_features, load_clinical_record
+    from PRIMELib.training import read_feature_table
+
+    bundle = load_bundle(model)
+    table = read_feature_table(features)
+    clinical_by_case: dict[str, dict[str, float]] = {}
+    warnings_by_case: dict[str, list[str]] = {}
+    if clinical is not None and clinical.suffix.lower() == ".json":
+        values, warnings = clinical_features(load_clinical_record(clinical))
+        clinical_by_case = {case: values for case in table.index}
+        warnings_by_case = {case: warnings for case in table.index}
+    elif clinical is not None:
+        from PRIMELib.clinical.cohort import read_cohort
+
+        cohort = read_cohort(clinical, mapping)
+        for _, row in cohort.table.iterrows():
+            record = {k: v for k, v in row.items() if v is not None and v == v}
+            values, warnings = clinical_features(record)
+            clinical_by_case[str(row["case_id"])] = values
+            warnings_by_case[str(row["case_id"])] = warnings
+    results = []
+    for case_id, row in table.iterrows():
+        values = {**row.dropna().to_dict(), **clinical_by_case.get(str(case_id), {})}
+        result = bundle.score(values, case_id=str(case_id))
+        result.warnings.extend(warnings_by_case.get(str(case_id), []))
+        results.append(result.to_dict())
+        console.print(
+            f"{case_id}: response {result.response_probability:.3f} ({result.response_class}), "
+            f"risk {result.risk_score:+.3f} ({result.risk_group}), {result.quadrant}"
+        )
+    write_json(output, results)
+    console.print(f"results: {output}")
+    console.print(f"[bold yellow]{bundle.model_card['warning']}[/bold yellow]")
+
+
+@app.command()
+def train(
+    clinical: Annotated[
+        Path,
+        typer.Option(
+            help="Clinical table (CSV/Excel): case_id, clinical variables, response, os_days, os_event."
+        ),
+    ],
+    output: Annotated[Path, typer.Option(help="The .prime bundle to write.")],
+    features: Annotated[
+        list[Path] | None, typer.Option(help="Radiomics table(s) with phase-prefixed names (repeatable).")
+    ] = None,
+    arterial_features: Annotated[
+        Path | None, typer.Option(help="A PyRadiomics CSV of the arterial phase (names get 'arterial_').")
+    ] = None,
+    venous_features: Annotated[
+        Path | None, typer.Option(help="A PyRadiomics CSV of the venous phase (names get 'venous_').")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file for the clinical table.")] = None,
+    external_centre: Annotated[
+        str | None, typer.Option(help="Value of the 'centre' column whose cases form the external set.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="The model's name, shown with every result.")] = "PRIME model",
+    trained_on: Annotated[str, typer.Option(help="What data trained it, in words (for the model card).")] = (
+        "a user-supplied cohort"
+    ),
+    grid: Annotated[str, typer.Option(help="Hyper-parameter grids: default or quick.")] = "default",
+    seed: Annotated[int, typer.Option(help="Random seed for splits, folds and models.")] = 2025,
+    weighting: Annotated[
+        str, typer.Option(help="PRIME-S weights: pseudo_bma_plus, pseudo_bma, concordance or equal.")
+    ] = "pseudo_bma_plus",
+    tau: Annotated[
+        float, typer.Option(help="Temperature τ of the 'concordance' rule, exp((C − 0.5) / τ).")
+    ] = 0.05,
+    radiomics_params: Annotated[
+        str, typer.Option(help="The PyRadiomics parameter set the features were extracted with.")
+    ] = "prime_paper",
+    n_jobs: Annotated[int, typer.Option(help="Parallel grid-search workers.")] = 1,
+    cv_folds: Annotated[
+        int, typer.Option(help="Cross-validation folds (grid search, out-of-fold fusion, elastic net).")
+    ] = 5,
+    response_algorithm: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Response algorithm(s) to try (repeatable; default all: bagging, adaboost, "
+            "stacking, rotation_forest, gtbr)."
+        ),
+    ] = None,
+    survival_algorithm: Annotated[
+        list[str] | None,
+        typer.Option(help="Survival algorithm(s) to try (repeatable; default all: rsf, gbsa, fsvm)."),
+    ] = None,
+) -> None:
+    """Train PRIME-R and PRIME-S (grid search inside the training set, late fusion) and write a bundle."""
+    from rich.progress import Progress
+
+    from PRIMELib.bundle import save_bundle
+    from PRIMELib.models import SelectionSettings
+    from PRIMELib.training import TrainingConfig, load_training_data, train_prime
+
+    data = load_training_data(
+        clinical,
+        features=features or (),
+        arterial_features=arterial_features,
+        venous_features=venous_features,
+        mapping=mapping,
+    )
+    config = TrainingConfig(
+        random_state=seed,
+        external_centre=external_centre,
+        grid=grid,
+        bma_weighting=weighting,
+        bma_tau=tau,
+        radiomics_params=radiomics_params,
+        n_jobs=n_jobs,
+        cv_folds=cv_folds,
+        selection=SelectionSettings(cv_folds=cv_folds),
+    )
+    if response_algorithm:
+        config.response_algorithms = tuple(response_algorithm)
+    if survival_algorithm:
+        config.survival_algorithms = tuple(survival_algorithm)
+    with Progress(console=error_console) as bar:
+        task = bar.add_task("Training", total=1.0)
+
+        def progress(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=message)
+
+        result = train_prime(data, config, progress=progress)
+    _print_summary(result.summary)
+    path = save_bundle(result, output, name=name, trained_on=trained_on)
+    summary_path = write_atomically(
+        output.with_suffix(".summary.csv"), lambda tmp: result.summary.to_csv(tmp, index=False)
+    )
+    console.print(f"bundle: {path}\nsummary: {summary_path}\ntraining time: {result.seconds:.0f} s")
+
+
+def _print_summary(summary) -> None:
+    table = Table(title="Training candidates (choice by CV; test and external never used to choose)")
+    for column in (
+        "endpoint",
+        "modality",
+        "algorithm",
+        "fusion",
+        "metric",
+        "CV",
+        "test",
+        "external",
+        "n feat.",
+        "",
+    ):
+        table.add_column(column)
+    for row in summary.itertuples():
+        table.add_row(
+            row.endpoint, row.modality, row.algorithm, row.fusion, row.metric,
+            f"{row.cv_mean:.3f}" + ("" if row.cv_sd != row.cv_sd else f" ± {row.cv_sd:.3f}"),
+            f"{row.test:.3f}", f"{row.external:.3f}", str(row.n_features), "chosen" if row.chosen else "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("model-card")
+def model_card_command(
+    model: Annotated[Path, typer.Argument(help="The .prime model bundle.")],
+) -> None:
+    """Check a model bundle and print its model card (Markdown)."""
+    from PRIMELib.bundle import load_bundle
+
+    console.print(load_bundle(model).model_card_markdown(), markup=False, highlight=False)
 
 
 @app.command()

@@ -9,6 +9,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import SimpleITK as sitk
@@ -18,6 +19,11 @@ from PRIMELib.io import write_atomically, write_json
 from PRIMELib.progress import ProgressCallback, report, scaled
 from PRIMELib.radiomics import CaseFeatures, extract_case
 from PRIMELib.scoring import IllustrativeModel, ScoreResult, score
+
+if TYPE_CHECKING:
+    from PRIMELib.bundle import ModelBundle
+
+PHASE_PREFIXES = ("arterial_", "venous_")
 
 
 @dataclass
@@ -78,12 +84,16 @@ def score_case(
     venous_mask: sitk.Image | str | Path | None = None,
     *,
     clinical: dict[str, object] | str | Path,
-    model: IllustrativeModel | None = None,
+    model: IllustrativeModel | ModelBundle | str | Path | None = None,
     case_id: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> CaseResult:
-    """Extract the radiomics the model needs, derive clinical indices, and score both endpoints."""
-    model = model or IllustrativeModel.load()
+    """Extract the radiomics the model needs, derive clinical indices, and score both endpoints.
+
+    ``model``: a loaded model, the path of a ``.prime`` bundle, or None for the default model (the
+    shipped demonstration bundle when present, else the illustrative one).
+    """
+    model = resolve_model(model)
     record = dict(clinical) if isinstance(clinical, dict) else load_clinical_record(clinical)
     case_id = case_id or str(record.get("case_id", "case"))
     # Validate the clinical record first: a typo should not cost a radiomics extraction.
@@ -95,13 +105,32 @@ def score_case(
         arterial_mask,
         venous_mask,
         params=model.radiomics_params,
+        # Feature-on-demand: only the image types and classes the model's radiomics need.
+        features=[f for f in model.features if f.startswith(PHASE_PREFIXES)],
         progress=scaled(progress, 0.05, 0.9),
     )
     report(progress, 0.9, "Scoring")
-    result = score({**radiomics.values, **clinical_values}, model, case_id=case_id)
+    features = {**radiomics.values, **clinical_values}
+    if isinstance(model, IllustrativeModel):
+        result = score(features, model, case_id=case_id)
+    else:
+        result = model.score(features, case_id=case_id)
     result.warnings.extend(clinical_warnings)
     report(progress, 1.0, "Done")
     return CaseResult(case_id=case_id, radiomics=radiomics, clinical=record, score=result)
+
+
+def resolve_model(
+    model: IllustrativeModel | ModelBundle | str | Path | None,
+) -> IllustrativeModel | ModelBundle:
+    """A usable model from a model object, a bundle path, or None (the default model)."""
+    from PRIMELib.bundle import load_bundle, load_default_model
+
+    if model is None:
+        return load_default_model()
+    if isinstance(model, str | Path):
+        return load_bundle(model)
+    return model
 
 
 def write_case_outputs(result: CaseResult, output_dir: str | Path) -> dict[str, Path]:

@@ -1,0 +1,215 @@
+"""Model bundles: round trip, refusal of tampered, pickled and untrusted content, and scoring."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from model_cohort import bundle_path, cohort, trained
+
+from PRIMELib.bundle import (
+    MANIFEST,
+    MODEL_MEMBERS,
+    BundleError,
+    BundleScoreResult,
+    ModelBundle,
+    load_bundle,
+    load_default_model,
+)
+from PRIMELib.errors import PRIMEInputError
+from PRIMELib.pipeline import resolve_model
+from PRIMELib.scoring import IllustrativeModel
+
+
+@pytest.fixture(scope="module")
+def bundle() -> ModelBundle:
+    return load_bundle(bundle_path())
+
+
+def _rewrite(source, target, *, replace=None, add=None, manifest_edit=None, resign=True):
+    """Copy a bundle, replacing members (and, with ``resign``, their checksums in the manifest)."""
+    import hashlib
+
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    manifest = json.loads(members[MANIFEST])
+    for name, data in (replace or {}).items():
+        members[name] = data
+        if resign:
+            manifest["members"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    for name, data in (add or {}).items():
+        members[name] = data
+    if manifest_edit:
+        manifest_edit(manifest)
+    members[MANIFEST] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+def test_round_trip_gives_identical_predictions(bundle):
+    result = trained()
+    X = cohort().features
+    assert np.array_equal(bundle.prime_r.predict_proba(X), result.prime_r.predict_proba(X))
+    assert np.array_equal(bundle.prime_s.predict(X), result.prime_s.predict(X))
+    times = [100.0, 365.25, 700.0]
+    assert np.array_equal(bundle.prime_s.survival_at(X, times), result.prime_s.survival_at(X, times))
+    again = load_bundle(bundle_path())
+    case = X.iloc[5].to_dict()
+    assert again.score(case, case_id="x").to_dict() == bundle.score(case, case_id="x").to_dict()
+
+
+def test_manifest_records_what_a_reader_needs(bundle):
+    m = bundle.manifest
+    assert m["format"] == "prime-model-bundle" and m["format_version"] == 1
+    assert set(m["required_features"]) == {"clinical", "arterial", "venous"}
+    assert m["clinical_schema_version"] >= 1 and m["versions"]["PRIMELib"]
+    assert m["thresholds"]["risk_cutoff"] == trained().risk_cutoff
+    assert m["training"]["cohort"]["external"]["centres"] == {"B": 30}
+    assert m["fusion"]["prime_s"]["weights"] == pytest.approx(list(trained().prime_s.weights_))
+    assert set(m["members"]) == {*MODEL_MEMBERS.values(), "model_card.md", "summary.csv"}
+    card = bundle.model_card_markdown()
+    for heading in (
+        "## Intended use",
+        "## Training data",
+        "## Models",
+        "## Required inputs",
+        "## Performance",
+    ):
+        assert heading in card
+    assert "Research use only" in card
+
+
+def test_a_tampered_member_is_refused(tmp_path):
+    with zipfile.ZipFile(bundle_path()) as archive:
+        data = bytearray(archive.read(MODEL_MEMBERS["prime_s"]))
+    data[len(data) // 2] ^= 0xFF
+    tampered = _rewrite(
+        bundle_path(), tmp_path / "t.prime", replace={MODEL_MEMBERS["prime_s"]: bytes(data)}, resign=False
+    )
+    with pytest.raises(BundleError, match="does not match its checksum"):
+        load_bundle(tampered)
+
+
+def test_a_pickled_payload_is_refused_even_with_correct_checksums(tmp_path):
+    payload = pickle.dumps(trained().prime_r)
+    bad = _rewrite(bundle_path(), tmp_path / "p.prime", replace={MODEL_MEMBERS["prime_r"]: payload})
+    with pytest.raises(BundleError, match="pickled payload"):
+        load_bundle(bad)
+
+
+def test_an_untrusted_type_is_refused_before_anything_is_built(tmp_path):
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    evil = sio.dumps(FunctionTransformer(func=os.system))
+    bad = _rewrite(bundle_path(), tmp_path / "u.prime", replace={MODEL_MEMBERS["prime_r"]: evil})
+    with pytest.raises(BundleError, match=r"types PRIME does not trust.*system"):
+        load_bundle(bad)
+
+
+def test_unexpected_members_unsafe_names_and_non_bundles_are_refused(tmp_path):
+    extra = _rewrite(bundle_path(), tmp_path / "e.prime", add={"models/extra.pkl": b"\x80\x04."})
+    with pytest.raises(BundleError, match=r"does not list: models/extra\.pkl"):
+        load_bundle(extra)
+    unsafe = _rewrite(bundle_path(), tmp_path / "s.prime", add={"../evil.txt": b"x"})
+    with pytest.raises(BundleError, match="unsafe name"):
+        load_bundle(unsafe)
+    (tmp_path / "plain.prime").write_text("not a zip")
+    with pytest.raises(BundleError, match="not a zip file"):
+        load_bundle(tmp_path / "plain.prime")
+    with pytest.raises(BundleError, match="does not exist"):
+        load_bundle(tmp_path / "missing.prime")
+
+
+def test_newer_formats_other_schemas_and_changed_behaviour_are_refused(tmp_path):
+    newer = _rewrite(bundle_path(), tmp_path / "n.prime", manifest_edit=lambda m: m.update(format_version=2))
+    with pytest.raises(BundleError, match="Update PRIMELib"):
+        load_bundle(newer)
+    schema = _rewrite(
+        bundle_path(), tmp_path / "c.prime", manifest_edit=lambda m: m.update(clinical_schema_version=99)
+    )
+    with pytest.raises(BundleError, match="clinical schema version 99"):
+        load_bundle(schema)
+
+    def shift(manifest):
+        manifest["checks"]["outputs"][1]["risk_score"] += 0.01
+
+    changed = _rewrite(bundle_path(), tmp_path / "d.prime", manifest_edit=shift)
+    with pytest.raises(BundleError, match="do not reproduce their check predictions"):
+        load_bundle(changed)
+
+
+def test_scoring_gives_the_full_result_and_explanations_that_add_up(bundle):
+    X = cohort().features
+    case = X.iloc[7].to_dict()
+    result = bundle.score(case, case_id="P007")
+    assert isinstance(result, BundleScoreResult)
+    frame = X.iloc[[7]]
+    assert result.response_probability == pytest.approx(bundle.prime_r.predict_proba(frame)[0, 1], abs=1e-12)
+    assert result.risk_score == pytest.approx(bundle.prime_s.predict(frame)[0], abs=1e-12)
+    assert result.response_class == ("responder" if result.response_probability >= 0.5 else "non-responder")
+    assert result.risk_group == ("high" if result.risk_score > bundle.risk_cutoff else "low")
+    assert result.quadrant == f"{result.response_class} / {result.risk_group} risk"
+    # Contributions add up: reference output + Σ contributions = the case's output.
+    log_odds = math.log(result.response_probability / (1 - result.response_probability))
+    total = result.explanation["response_reference_log_odds"] + sum(
+        c["contribution"] for c in result.response_contributions
+    )
+    assert total == pytest.approx(log_odds, abs=1e-9)
+    total = result.explanation["survival_reference_risk"] + sum(
+        c["contribution"] for c in result.survival_contributions
+    )
+    assert total == pytest.approx(result.risk_score, abs=1e-9)
+    sizes = [abs(c["contribution"]) for c in result.response_contributions]
+    assert (
+        sizes == sorted(sizes, reverse=True)
+        and result.top_response_features == result.response_contributions[:5]
+    )
+    # The survival curve starts at 1, never rises, and holds the reported months.
+    curve = [point["survival"] for point in result.survival_curve]
+    assert curve[0] == pytest.approx(1.0) and all(b <= a + 1e-12 for a, b in itertools.pairwise(curve))
+    assert result.survival["12_months"] == pytest.approx(curve[12])
+    assert result.survival["12_months"] == pytest.approx(bundle.prime_s.survival_at(frame, [365.25])[0, 0])
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_missing_inputs_are_imputed_and_named_or_refused(bundle):
+    case = cohort().features.iloc[3].to_dict()
+    clinical = bundle.required_features["clinical"]
+    partial = {k: v for k, v in case.items() if k != clinical[0]}
+    result = bundle.score(partial)
+    assert result.imputed_fields == [clinical[0]]
+    assert (
+        result.inputs[clinical[0]]
+        == bundle.manifest["preprocessing"]["imputation"]["clinical_medians"][clinical[0]]
+    )
+    too_few = {k: v for k, v in case.items() if k not in clinical[:4]}
+    with pytest.raises(PRIMEInputError, match="misses 4 of the model's clinical inputs"):
+        bundle.score(too_few)
+    radiomics = bundle.required_features["arterial"] + bundle.required_features["venous"]
+    with pytest.raises(PRIMEInputError, match="lacks radiomics feature"):
+        bundle.score({k: v for k, v in case.items() if k != radiomics[0]})
+    with pytest.raises(PRIMEInputError, match="is not a number"):
+        bundle.score({**case, clinical[1]: "high"})
+
+
+def test_values_outside_the_training_range_are_flagged(bundle):
+    case = cohort().features.iloc[3].to_dict()
+    feature = bundle.required_features["clinical"][0]
+    case[feature] = bundle.manifest["preprocessing"]["typical_ranges"][feature][1] * 10 + 100
+    assert any(feature in w and "extrapolates" in w for w in bundle.score(case).warnings)
+
+
+def test_the_default_model_is_illustrative_until_a_demo_bundle_ships(bundle):
+    assert isinstance(load_default_model(), IllustrativeModel)
+    assert isinstance(resolve_model(None), IllustrativeModel)
+    assert isinstance(resolve_model(bundle_path()), ModelBundle)
+    assert resolve_model(bundle) is bundle
