@@ -45,7 +45,7 @@ class BatchSettings:
 
     ``mode``: ``"extract"`` (radiomics only) or ``"score"`` (radiomics + clinical + both models).
     ``params``: a shipped PyRadiomics parameter set name or a YAML path (extract mode).
-    ``model``: a model file (score mode); ``None`` uses the default model.
+    ``model``: a ``.prime`` bundle (score mode); ``None`` uses the default model.
     """
 
     mode: str = "extract"
@@ -204,13 +204,12 @@ def _run_case(case: CaseInputs, settings: BatchSettings, stage: _Stage) -> dict[
             images["arterial"], images["venous"], arterial_roi, venous_roi, params=settings.params
         )
         return {"features": features.values, "diagnostics": features.diagnostics}
-    from PRIMELib.pipeline import clinical_features, score_case
-    from PRIMELib.scoring import IllustrativeModel
+    from PRIMELib.pipeline import clinical_features, resolve_model, score_case
 
     stage.name = "clinical"
     clinical_features(case.clinical)  # validate first: a typo should not cost an extraction
     stage.name = "score"
-    model = IllustrativeModel.load(settings.model) if settings.model else None
+    model = resolve_model(settings.model)  # a .prime bundle, or None for the default model
     result = score_case(
         images["arterial"],
         images["venous"],
