@@ -41,7 +41,17 @@ class qMRMLSegmentSelectorWidget(QtWidgets.QComboBox):  # noqa: N801
     """Stand-in for the segmentation + segment selector."""
 
 
-STAND_INS = (ctkCollapsibleButton, qMRMLWidget, qMRMLNodeComboBox, qMRMLSegmentSelectorWidget)
+class ctkPathLineEdit(QtWidgets.QLineEdit):  # noqa: N801
+    """Stand-in for the file path field with a browse button."""
+
+
+STAND_INS = (
+    ctkCollapsibleButton,
+    ctkPathLineEdit,
+    qMRMLWidget,
+    qMRMLNodeComboBox,
+    qMRMLSegmentSelectorWidget,
+)
 
 #: The type each widget the module code uses must have (the real class name in the .ui file).
 EXPECTED_TYPES = {
@@ -50,6 +60,15 @@ EXPECTED_TYPES = {
     "segmentSelector": "qMRMLSegmentSelectorWidget",
     "featureTableSelector": "qMRMLNodeComboBox",
     "loadClinicalButton": "QPushButton",
+    "saveClinicalButton": "QPushButton",
+    "clinicalCollapsibleButton": "ctkCollapsibleButton",
+    "clinicalFormWidget": "QWidget",
+    "clinicalErrorsLabel": "QLabel",
+    "derivedIndicesLabel": "QLabel",
+    "modelPathLineEdit": "ctkPathLineEdit",
+    "modelCardTextEdit": "QPlainTextEdit",
+    "showSurvivalCurveButton": "QPushButton",
+    "showFeatureTableButton": "QPushButton",
     "scoreButton": "QPushButton",
     "progressBar": "QProgressBar",
     "resultsLabel": "QLabel",
@@ -120,6 +139,7 @@ def test_parameter_bindings_name_real_parameter_node_fields(panel):
         "arterialVolumeSelector": "arterialVolume",
         "venousVolumeSelector": "venousVolume",
         "featureTableSelector": "featureTable",
+        "modelPathLineEdit": "modelPath",
     }
     assert set(bound.values()) <= fields
 
@@ -155,12 +175,59 @@ def test_score_button_starts_disabled_and_panel_says_research_use(panel):
     assert "not for clinical" in label.text()
 
 
+def _fill_clinical_form(panel) -> None:
+    """Fill ``clinicalFormWidget`` as ``PRIMEWidget._buildClinicalForm`` does (a box per schema group,
+    line edits with the range as placeholder, combo boxes for choices), so the render shows the form.
+    PRIME.py itself needs Slicer's ``qt``; the field list comes from the same schema."""
+    from PRIMELib.clinical import CLINICAL_SCHEMA
+
+    container = panel.findChild(QtWidgets.QWidget, "clinicalFormWidget")
+    if container.layout() is not None:
+        return
+    layout = QtWidgets.QVBoxLayout(container)
+    layout.setContentsMargins(0, 0, 0, 0)
+    groups = {}
+    for variable in CLINICAL_SCHEMA:
+        if variable.is_derived or variable.group in ("response", "outcome"):
+            continue
+        if variable.group not in groups:
+            box = ctkCollapsibleButton(variable.group.replace("_", " ").capitalize())
+            layout.addWidget(box)
+            groups[variable.group] = QtWidgets.QFormLayout(box)
+            groups[variable.group].setVerticalSpacing(2)
+        if variable.group not in ("case", "demographics", "labs"):  # as in the panel: starts collapsed
+            box.setMaximumHeight(22)
+            continue
+        if variable.choices:
+            editor = QtWidgets.QComboBox()
+            editor.addItems(["—"] + [f"{c.code}: {c.label}" for c in variable.choices])
+        else:
+            editor = QtWidgets.QLineEdit()
+            if variable.minimum is not None and variable.maximum is not None:
+                editor.setPlaceholderText(
+                    f"{variable.minimum:g}–{variable.maximum:g} {variable.unit}".strip()
+                )
+        unit = f" ({variable.unit})" if variable.unit else ""
+        groups[variable.group].addRow(variable.label + unit + ":", editor)
+    from PRIMELib.pipeline import resolve_model
+
+    card = resolve_model(None).model_card
+    text = "\n".join(f"{key}: {value}" for key, value in card.items())
+    panel.findChild(QtWidgets.QPlainTextEdit, "modelCardTextEdit").setPlainText(text)
+
+
 def test_panel_renders_offscreen(panel, tmp_path):
-    panel.resize(360, 520)
+    """Renders the panel; with PRIME_UPDATE_SCREENSHOT=1 it also writes Resources/Screenshots/panel.png."""
+    _fill_clinical_form(panel)
+    width = max(380, panel.minimumSizeHint().width())
+    height = max(520, panel.sizeHint().height())
+    panel.resize(width, height)
     image = panel.grab().toImage()
     path = tmp_path / "panel.png"
     assert image.save(str(path))
-    assert image.width() == 360 and image.height() == 520
+    assert image.width() == width and image.height() == height
     # Not a blank grab: the rendered labels and frames give many distinct colours.
-    colours = {image.pixel(x, y) for x in range(0, 360, 7) for y in range(0, 520, 7)}
+    colours = {image.pixel(x, y) for x in range(0, width, 7) for y in range(0, height, 7)}
     assert len(colours) > 3
+    if os.environ.get("PRIME_UPDATE_SCREENSHOT") == "1":
+        assert image.save(str(REPO / "Resources" / "Screenshots" / "panel.png"))
