@@ -38,7 +38,7 @@ from PRIMELib import __version__
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.io import write_atomically
 from PRIMELib.paths import resource_path
-from PRIMELib.scoring import DAYS_PER_MONTH, QUADRANT_TEXT, REPORT_MONTHS, IllustrativeModel, ScoreResult
+from PRIMELib.scoring import DAYS_PER_MONTH, REPORT_MONTHS, IllustrativeModel, ScoreResult, classify
 
 __all__ = [
     "DEFAULT_BUNDLE",
@@ -713,17 +713,12 @@ class ModelBundle:
                     f"{feature} = {value:.4g} lies outside the training cohort's 1st–99th percentile range "
                     f"({low:.4g} to {high:.4g}): the prediction extrapolates."
                 )
-        response_class = "responder" if probability >= self.response_threshold else "non-responder"
-        risk_group = "high" if risk > self.risk_cutoff else "low"
         return BundleScoreResult(
             case_id=case_id,
             response_probability=probability,
-            response_class=response_class,
             risk_score=risk,
-            risk_group=risk_group,
             survival=survival,
-            quadrant=f"{response_class} / {risk_group} risk",
-            quadrant_text=QUADRANT_TEXT[(response_class, risk_group)],
+            **classify(probability, self.response_threshold, risk, self.risk_cutoff),
             top_response_features=[c.to_dict() for c in response_terms[:5]],
             top_survival_features=[c.to_dict() for c in survival_terms[:5]],
             imputed_fields=imputed,

@@ -106,47 +106,6 @@ def _load_dicom_series(folder: Path, field: str) -> sitk.Image:
     return reader.Execute()
 
 
-def load_mask(
-    source: str | Path | sitk.Image, *, label: int | None = None, field: str = "mask"
-) -> sitk.Image:
-    """Load a tumour mask and return it as a binary uint8 image (1 = tumour).
-
-    ``label`` picks one label of a multi-label mask; without it every non-zero voxel is tumour.
-    Raises :class:`PRIMEInputError` when the chosen label is absent or the mask is empty.
-    """
-    image = load_image(source, field=field)
-    if image.GetNumberOfComponentsPerPixel() != 1:
-        raise PRIMEInputError(
-            f"The {field} has {image.GetNumberOfComponentsPerPixel()} components per voxel.",
-            field=field,
-            expected="a scalar label image",
-            hint="Export the segment as a labelmap (one label per voxel).",
-        )
-    array = sitk.GetArrayViewFromImage(image)
-    if label is None:
-        binary = array != 0
-    else:
-        present = sorted(int(v) for v in np.unique(array) if v != 0)
-        if label not in present:
-            raise PRIMEInputError(
-                f"The {field} has no voxel with label {label}.",
-                field=field,
-                value=label,
-                expected=f"one of the labels present: {present}",
-            )
-        binary = array == label
-    if not binary.any():
-        raise PRIMEInputError(
-            f"The {field} is empty: no tumour voxel.",
-            field=field,
-            expected="a mask with at least one tumour voxel",
-            hint="Draw or load the tumour ROI before scoring.",
-        )
-    mask = sitk.GetImageFromArray(binary.astype(np.uint8))
-    mask.CopyInformation(image)
-    return mask
-
-
 def same_physical_space(a: sitk.Image, b: sitk.Image, tolerance_mm: float = 1e-3) -> bool:
     """True when two images share size, spacing, origin and direction (within ``tolerance_mm``)."""
     return (

@@ -121,6 +121,23 @@ QUADRANT_TEXT = {
 }
 
 
+def classify(
+    probability: float, response_threshold: float, risk: float, risk_cutoff: float
+) -> dict[str, str]:
+    """Response class, risk group and the quadrant they make (with its plain-language line).
+
+    A probability at the threshold is a responder; a risk at the cut-off is low risk.
+    """
+    response_class = "responder" if probability >= response_threshold else "non-responder"
+    risk_group = "high" if risk > risk_cutoff else "low"
+    return {
+        "response_class": response_class,
+        "risk_group": risk_group,
+        "quadrant": f"{response_class} / {risk_group} risk",
+        "quadrant_text": QUADRANT_TEXT[(response_class, risk_group)],
+    }
+
+
 def _top(contributions: dict[str, float], n: int = 5) -> list[dict[str, float | str]]:
     ranked = sorted(contributions.items(), key=lambda item: abs(item[1]), reverse=True)[:n]
     return [{"feature": name, "contribution": value} for name, value in ranked]
@@ -163,17 +180,12 @@ def score(
         )
         for months in REPORT_MONTHS
     }
-    response_class = "responder" if probability >= model.response_threshold else "non-responder"
-    risk_group = "high" if risk > model.risk_cutoff else "low"
     return ScoreResult(
         case_id=case_id,
         response_probability=probability,
-        response_class=response_class,
         risk_score=risk,
-        risk_group=risk_group,
         survival=survival,
-        quadrant=f"{response_class} / {risk_group} risk",
-        quadrant_text=QUADRANT_TEXT[(response_class, risk_group)],
+        **classify(probability, model.response_threshold, risk, model.risk_cutoff),
         top_response_features=_top(response_contrib),
         top_survival_features=_top(survival_contrib),
         imputed_fields=imputed,

@@ -11,7 +11,6 @@ from PRIMELib.io import (
     check_mask_matches_image,
     image_from_ras_array,
     load_image,
-    load_mask,
     ras_geometry_from_image,
     write_atomically,
 )
@@ -74,22 +73,6 @@ def test_unsupported_suffix_and_corrupt_file_are_clear_errors(tmp_path):
 def test_dicom_folder_without_a_series_is_refused(tmp_path):
     with pytest.raises(PRIMEInputError, match="0 DICOM series"):
         load_image(tmp_path, field="arterial image")
-
-
-def test_multilabel_mask_selects_one_label_and_reports_absent_ones():
-    labels = np.zeros((3, 4, 5), np.uint8)
-    labels[0, 0, 0] = 1
-    labels[1, 1:3, 1:3] = 2
-    mask = load_mask(_image(labels), label=2)
-    assert int(sitk.GetArrayFromImage(mask).sum()) == 4
-    assert int(sitk.GetArrayFromImage(load_mask(_image(labels))).sum()) == 5
-    with pytest.raises(PRIMEInputError, match=r"labels present: \[1, 2\]"):
-        load_mask(_image(labels), label=3)
-
-
-def test_empty_mask_is_refused():
-    with pytest.raises(PRIMEInputError, match="empty"):
-        load_mask(_image(np.zeros((2, 2, 2), np.uint8)), field="arterial mask")
 
 
 def test_grid_mismatch_names_both_geometries():
