@@ -13,6 +13,7 @@ Set ``PRIME_REQUIRE_SLICER_CORE=1`` (CI) to make every one of them fail instead.
 from __future__ import annotations
 
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -101,3 +102,27 @@ def prime_module(load_module):
 def run_self_test():
     """``run_self_test(TestCaseClass)``: run a module's ``ScriptedLoadableModuleTest`` like Slicer does."""
     return harness.run_self_test
+
+
+@pytest.fixture
+def demo_nodes(prime_module, mrml_scene):
+    """The demo case in the scene: two volume nodes and a segmentation with one tumour segment."""
+    import slicer
+
+    from PRIMELib.demo import make_demo_images
+
+    arterial, venous, mask = make_demo_images()
+    to_node = prime_module.PRIMETest._volumeNodeFromSitk
+    arterial_node = to_node(arterial, "arterial")
+    venous_node = to_node(venous, "venous")
+    labelmap = to_node(mask, "tumour", "vtkMRMLLabelMapVolumeNode")
+    segmentation = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "tumour")
+    slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labelmap, segmentation)
+    segment_id = segmentation.GetSegmentation().GetNthSegmentID(0)
+    return types.SimpleNamespace(
+        images=(arterial, venous, mask),
+        arterial=arterial_node,
+        venous=venous_node,
+        segmentation=segmentation,
+        segment_id=segment_id,
+    )

@@ -3,34 +3,9 @@
 from __future__ import annotations
 
 import json
-import types
 
 import numpy as np
 import pytest
-
-
-@pytest.fixture
-def demo_nodes(prime_module, mrml_scene):
-    """The demo case in the scene: two volume nodes and a segmentation with one tumour segment."""
-    import slicer
-
-    from PRIMELib.demo import make_demo_images
-
-    arterial, venous, mask = make_demo_images()
-    to_node = prime_module.PRIMETest._volumeNodeFromSitk
-    arterial_node = to_node(arterial, "arterial")
-    venous_node = to_node(venous, "venous")
-    labelmap = to_node(mask, "tumour", "vtkMRMLLabelMapVolumeNode")
-    segmentation = mrml_scene.AddNewNodeByClass("vtkMRMLSegmentationNode", "tumour")
-    slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(labelmap, segmentation)
-    segment_id = segmentation.GetSegmentation().GetNthSegmentID(0)
-    return types.SimpleNamespace(
-        images=(arterial, venous, mask),
-        arterial=arterial_node,
-        venous=venous_node,
-        segmentation=segmentation,
-        segment_id=segment_id,
-    )
 
 
 def test_module_self_test_passes(prime_module, run_self_test):

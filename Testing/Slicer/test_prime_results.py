@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_prime_module import demo_nodes  # noqa: F401  (fixture)
 
 
 def _table_columns(table_node):
@@ -28,7 +27,7 @@ def _expected_curve(score):
 
 
 @pytest.fixture
-def scored(prime_module, demo_nodes):  # noqa: F811
+def scored(prime_module, demo_nodes):
     from PRIMELib.demo import DEMO_CLINICAL_RECORD
 
     logic = prime_module.PRIMELogic()
