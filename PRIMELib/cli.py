@@ -61,6 +61,9 @@ def demo(
     output: Annotated[Path, typer.Option(help="Folder for the demo case and its results.")] = Path(
         "prime-demo"
     ),
+    report: Annotated[
+        bool, typer.Option(help="Also write the patient report (report.html, report.pdf) with the results.")
+    ] = True,
 ) -> None:
     """Generate the demo case, then load → extract → score → write, and print the result."""
     from PRIMELib.demo import write_demo_case
@@ -76,7 +79,17 @@ def demo(
         progress=_progress_printer(),
     )
     paths = write_case_outputs(result, output / "results")
+    if report:
+        paths.update(_write_report(result, output / "results"))
     _print_result(result, paths)
+
+
+def _write_report(result, folder: Path) -> dict[str, Path]:
+    """The patient report beside result.json: report.html, report.pdf and report_figures/."""
+    from PRIMELib.reports import write_patient_report
+
+    written = write_patient_report(result.score, folder / "report", record=result.clinical)
+    return {f"report {kind}": path for kind, path in written.items()}
 
 
 @app.command("score")
@@ -92,6 +105,9 @@ def score_command(
     model: Annotated[
         Path | None, typer.Option(help="A .prime model bundle (default: the shipped model).")
     ] = None,
+    report: Annotated[
+        bool, typer.Option(help="Also write the patient report (report.html, report.pdf) beside result.json.")
+    ] = False,
 ) -> None:
     """Score one case from files and write its results."""
     from PRIMELib.pipeline import score_case, write_case_outputs
@@ -99,7 +115,10 @@ def score_command(
     result = score_case(
         arterial, venous, mask, venous_mask, clinical=clinical, model=model, progress=_progress_printer()
     )
-    _print_result(result, write_case_outputs(result, output))
+    paths = write_case_outputs(result, output)
+    if report:
+        paths.update(_write_report(result, output))
+    _print_result(result, paths)
 
 
 @app.command("score-features")
@@ -184,6 +203,12 @@ def train(
     trained_on: Annotated[str, typer.Option(help="What data trained it, in words (for the model card).")] = (
         "a user-supplied cohort"
     ),
+    intended_use: Annotated[
+        str | None, typer.Option(help="The model card's intended use (default: research use only).")
+    ] = None,
+    warning: Annotated[
+        str | None, typer.Option(help="The warning printed with every result (default: research use only).")
+    ] = None,
     grid: Annotated[str, typer.Option(help="Hyper-parameter grids: default or quick.")] = "default",
     seed: Annotated[int, typer.Option(help="Random seed for splits, folds and models.")] = 2025,
     weighting: Annotated[
@@ -248,7 +273,10 @@ def train(
 
         result = train_prime(data, config, progress=progress)
     _print_summary(result.summary)
-    path = save_bundle(result, output, name=name, trained_on=trained_on)
+    card = {"intended_use": intended_use, "warning": warning}
+    path = save_bundle(
+        result, output, name=name, trained_on=trained_on, **{k: v for k, v in card.items() if v}
+    )
     summary_path = write_atomically(
         output.with_suffix(".summary.csv"), lambda tmp: result.summary.to_csv(tmp, index=False)
     )
@@ -277,6 +305,81 @@ def _print_summary(summary) -> None:
             f"{row.test:.3f}", f"{row.external:.3f}", str(row.n_features), "chosen" if row.chosen else "",
         )  # fmt: skip
     console.print(table)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="The .prime model bundle.")],
+    features: Annotated[
+        Path,
+        typer.Argument(
+            help="Feature table (CSV with a case_id column): the radiomics, or, without --clinical, "
+            "everything (model inputs and the outcomes response, os_days, os_event)."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option(help="Folder for evaluation.json, predictions.csv, figures/ and the report.")
+    ],
+    clinical: Annotated[
+        Path | None,
+        typer.Option(
+            help="Clinical table (CSV/Excel): case_id, clinical variables and the outcomes, as "
+            "`prime train` reads it."
+        ),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file for the clinical table.")] = None,
+    set_column: Annotated[
+        str | None,
+        typer.Option(
+            help="Column giving each case's set; 'all' for one set. Default: the model's own "
+            "train/test/external split when the cohort holds its cases, else a 'set' or 'centre' column."
+        ),
+    ] = None,
+    adjust_for: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Column to adjust the risk-group hazard ratio for (repeatable), e.g. subsequent_therapy."
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option(min=0, help="Bootstrap resamples for the 95 % CIs (0: none).")
+    ] = 200,
+    report_format: Annotated[
+        str, typer.Option("--format", help="Report formats: html, pdf, html,pdf, or none.")
+    ] = "html,pdf",
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples.")] = 0,
+) -> None:
+    """Evaluate a trained bundle on a cohort: metrics with 95 % CIs, figures and the cohort report."""
+    from PRIMELib.bundle import load_bundle
+    from PRIMELib.evaluation.cohort_sets import load_evaluation_cohort
+    from PRIMELib.evaluation.evaluate import evaluate_bundle
+    from PRIMELib.reports.cohort import check_formats, write_evaluation_outputs
+
+    text = report_format.lower().replace(" ", "")
+    formats = [] if text == "none" else text.split(",")
+    check_formats(formats, allow_none=True)  # before the work, not after it
+    bundle = load_bundle(model)
+    cohort = load_evaluation_cohort(features, clinical, mapping=mapping, set_column=set_column)
+    with _batch_progress() as progress:
+        evaluation = evaluate_bundle(
+            bundle, cohort, sets=set_column, n_bootstrap=bootstrap, adjust_for=adjust_for,
+            random_state=seed, progress=progress,
+        )  # fmt: skip
+    paths = write_evaluation_outputs(evaluation, output, formats=formats)
+    summary = evaluation.summary().T
+    table = Table(title=f"{bundle.name} on {len(evaluation.predictions)} cases")
+    table.add_column("")
+    for name in summary.columns:
+        table.add_column(str(name))
+    for metric, row in summary.iterrows():
+        table.add_row(str(metric), *(str(v) for v in row))
+    console.print(table)
+    console.print(f"Sets: {evaluation.settings['sets']}.", highlight=False)
+    for warning in evaluation.warnings:
+        error_console.print(f"[bold yellow]Warning:[/bold yellow] {warning}", highlight=False)
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}")
+    console.print(f"[bold yellow]{bundle.model_card['warning']}[/bold yellow]")
 
 
 @app.command("model-card")
@@ -338,11 +441,18 @@ def batch(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port) to run on a cluster instead.")
     ] = None,
+    reports: Annotated[
+        bool,
+        typer.Option(
+            help="Score mode: also write each case's patient report to reports/<case_id>.html and .pdf "
+            "(finished cases get theirs without being recomputed)."
+        ),
+    ] = False,
 ) -> None:
     """Process a cohort: parallel, resumable (unchanged cases are kept), a bad case never stops the rest."""
     from PRIMELib.batch import BatchSettings, run_batch
 
-    settings = BatchSettings(mode=mode, params=params, model=str(model) if model else None)
+    settings = BatchSettings(mode=mode, params=params, model=str(model) if model else None, reports=reports)
     with _batch_progress() as progress:
         summary = run_batch(
             manifest, output, settings=settings, workers=workers, scheduler=scheduler, progress=progress

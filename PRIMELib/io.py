@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import SimpleITK as sitk
 
 from PRIMELib.errors import PRIMEInputError
@@ -40,6 +42,29 @@ def write_json(path: str | Path, data: object) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
     return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def to_jsonable(value: object) -> object:
+    """``value`` as plain JSON data: numpy scalars and arrays as Python numbers and lists, tuples as
+    lists, dict keys as strings, NaN and infinities as None, a pandas Series as a dict and a DataFrame
+    as a list of row records (a named or non-default index becomes a column)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, pd.DataFrame):
+        if not isinstance(value.index, pd.RangeIndex):
+            value = value.reset_index()
+        return to_jsonable(value.to_dict(orient="records"))
+    if isinstance(value, pd.Series):
+        return to_jsonable(value.to_dict())
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
 
 
 def _json_default(value: object) -> object:

@@ -22,7 +22,6 @@ Seeds: one ``random_state`` drives splits, folds and models; the same seed gives
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import tempfile
 import time
@@ -41,8 +40,9 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from PRIMELib.clinical.schema import CLINICAL_SCHEMA
 from PRIMELib.errors import PRIMEInputError
+from PRIMELib.evaluation.metrics import _harrell, response_metrics, survival_metrics
+from PRIMELib.io import to_jsonable
 from PRIMELib.models.fusion import BayesianModelAveragingSurvival, LateFusionClassifier
-from PRIMELib.models.metrics import response_metrics, survival_metrics
 from PRIMELib.models.pipelines import SelectionSettings, model_pipeline, selected_features, split_modalities
 from PRIMELib.models.response import RESPONSE_ALGORITHMS, RESPONSE_GRIDS
 from PRIMELib.models.survival import SURVIVAL_ALGORITHMS, SURVIVAL_GRIDS, concordance_scorer
@@ -54,7 +54,9 @@ __all__ = [
     "TrainingConfig",
     "TrainingData",
     "TrainingResult",
+    "hash_case_ids",
     "load_training_data",
+    "read_cohort_tables",
     "read_feature_table",
     "split_cohort",
     "train_prime",
@@ -196,6 +198,31 @@ def load_training_data(
     """Read a clinical table (through the clinical schema, units converted, indices derived) and the
     radiomics tables, and join them by case id. The clinical table carries the outcomes
     (``response``, ``os_days``, ``os_event``) and optionally a ``centre`` column."""
+    frame = read_cohort_tables(
+        clinical,
+        features=features,
+        arterial_features=arterial_features,
+        venous_features=venous_features,
+        mapping=mapping,
+        keep_columns=(centre_column,),
+    )
+    return TrainingData.from_frame(
+        frame, centre_column=centre_column if centre_column in frame.columns else None
+    )
+
+
+def read_cohort_tables(
+    clinical: str | Path,
+    *,
+    features: Sequence[str | Path] = (),
+    arterial_features: str | Path | None = None,
+    venous_features: str | Path | None = None,
+    mapping: str | Path | None = None,
+    keep_columns: Sequence[str] = ("centre",),
+) -> pd.DataFrame:
+    """The clinical table (through the schema) joined with the radiomics tables: one row per case,
+    index = case id. ``keep_columns``: columns of a CSV clinical table outside the schema (a centre or
+    a set column) that are kept as text instead of being refused as unknown."""
     from dataclasses import replace
 
     from PRIMELib.clinical.cohort import ColumnMapping, read_cohort
@@ -205,15 +232,15 @@ def load_training_data(
     raw = (
         pd.read_csv(clinical, dtype=str, keep_default_na=False) if clinical.suffix.lower() == ".csv" else None
     )
-    has_centre = raw is not None and centre_column in raw.columns
-    if has_centre:
-        column_mapping = replace(column_mapping, ignore=(*column_mapping.ignore, centre_column))
+    kept = [c for c in dict.fromkeys(keep_columns) if raw is not None and c in raw.columns]
+    if kept:
+        column_mapping = replace(column_mapping, ignore=(*column_mapping.ignore, *kept))
     cohort = read_cohort(clinical, column_mapping).table
     if "case_id" not in cohort.columns:
         raise PRIMEInputError("The clinical table has no case_id column.", field="clinical")
-    if has_centre:
+    for column in kept:
         # read_cohort's index is the spreadsheet row (header = row 1).
-        cohort[centre_column] = raw[centre_column].to_numpy()[cohort.index.to_numpy() - 2]
+        cohort[column] = raw[column].to_numpy()[cohort.index.to_numpy() - 2]
     cohort = cohort.set_index(cohort["case_id"].astype(str)).drop(columns=["case_id"])
     tables = [read_feature_table(p) for p in features]
     if arterial_features:
@@ -231,7 +258,7 @@ def load_training_data(
                 hint="Extract their features, or leave them out of the clinical table.",
             )
         frame = frame.join(table, how="left")
-    return TrainingData.from_frame(frame, centre_column=centre_column if has_centre else None)
+    return frame
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,7 +616,6 @@ def _evaluate(endpoint: str, estimator, X, y) -> float:
 def _summary(candidates, best, prime_r, prime_s, data, sets, fused_oof, y_response, y_survival, fused_cv_risk,
              r_seconds, s_seconds) -> pd.DataFrame:  # fmt: skip
     """One row per candidate (algorithm × modality × fusion) with CV and test metrics."""
-    from PRIMELib.models.metrics import _harrell
 
     def labels(endpoint: str, ids):
         if endpoint == "response":
@@ -659,8 +685,6 @@ def _summary(candidates, best, prime_r, prime_s, data, sets, fused_oof, y_respon
 def _final_metrics(prime_r, prime_s, data, sets, threshold, risk_cutoff, fused_oof, y_response, y_survival,
                    fused_cv_risk, config):  # fmt: skip
     """Metrics of the fused models: apparent (training), cross-validated (training), test, external."""
-    from PRIMELib.models.metrics import _harrell
-
     out: dict[str, dict[str, object]] = {
         "cv": {
             "response": response_metrics(y_response, fused_oof, threshold, n_bootstrap=0),
@@ -681,28 +705,31 @@ def _final_metrics(prime_r, prime_s, data, sets, threshold, risk_cutoff, fused_o
                 risk_cutoff=risk_cutoff, n_bootstrap=config.n_bootstrap, random_state=config.random_state,
             ),
         }  # fmt: skip
-    return _json_safe(out)
+    return to_jsonable(out)
 
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def hash_case_ids(case_ids: Sequence[object], salt: str) -> list[str]:
+    """Salted SHA-256 digests (first 16 hex digits, sorted) of case ids.
+
+    A bundle records its split this way: ``prime evaluate`` recognises the training, test and external
+    cases in a cohort that holds them, and the bundle itself holds no identifier.
+    """
+    import hashlib
+
+    return sorted(hashlib.sha256(f"{salt}:{case}".encode()).hexdigest()[:16] for case in case_ids)
 
 
 def _cohort_summary(data: TrainingData, split: dict[str, pd.Index], columns: dict[str, list[str]]) -> dict:
-    """Counts only (no patient-level data): sizes, responders, deaths, follow-up, centres, features."""
+    """Counts (no patient-level data): sizes, responders, deaths, follow-up, centres, features; and
+    each set's salted case-id digests (:func:`hash_case_ids`), which name no case."""
+    import secrets
+
     out: dict[str, object] = {
         "n_cases": len(data.features),
         "n_clinical_features": len(columns["clinical"]),
         "n_radiomics_features": len(columns["radiomics"]),
         "ignored_columns": list(data.ignored_columns),
+        "case_id_salt": secrets.token_hex(8),
     }
     for name, ids in split.items():
         if not len(ids):
@@ -715,5 +742,6 @@ def _cohort_summary(data: TrainingData, split: dict[str, pd.Index], columns: dic
         }
         if data.centre is not None:
             entry["centres"] = {str(k): int(v) for k, v in data.centre.loc[ids].value_counts().items()}
+        entry["case_id_hashes"] = hash_case_ids(ids, str(out["case_id_salt"]))
         out[name] = entry
     return out

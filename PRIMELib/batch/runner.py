@@ -5,6 +5,7 @@ Output folder::
     cases/<case_id>.json   one finished case (features, diagnostics, result), written when it finishes
     features.csv           one row per successful case (written at the end, atomically)
     results.csv            score mode: one row per successful case
+    reports/<case_id>.html|.pdf   score mode with ``reports``: each case's patient report
     failures.csv           case_id, stage, error for every failed case
     summary.json           counts, settings and timings
     run.log                one line per case event, appended as the run goes
@@ -12,7 +13,8 @@ Output folder::
 A case is skipped when ``cases/<case_id>.json`` holds the same *content key*: the sha256 of its
 input files' bytes, its label, clinical record, the settings (parameter file and model contents)
 and the PRIMELib version. So a rerun after an interruption, or after fixing one bad case, redoes
-only what changed.
+only what changed. Asking for reports is not part of the key: a rerun with ``reports`` writes the
+missing reports of finished cases from their ``cases/<case_id>.json``, without recomputing them.
 """
 
 from __future__ import annotations
@@ -46,11 +48,13 @@ class BatchSettings:
     ``mode``: ``"extract"`` (radiomics only) or ``"score"`` (radiomics + clinical + both models).
     ``params``: a shipped PyRadiomics parameter set name or a YAML path (extract mode).
     ``model``: a ``.prime`` bundle (score mode); ``None`` uses the default model.
+    ``reports``: also write each scored case's patient report (HTML and PDF; score mode only).
     """
 
     mode: str = "extract"
     params: str = "prime_paper"
     model: str | None = None
+    reports: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -59,6 +63,14 @@ class BatchSettings:
                 field="mode",
                 value=self.mode,
                 expected=" or ".join(MODES),
+            )
+        if self.reports and self.mode != "score":
+            raise PRIMEInputError(
+                "Per-case reports need scores: they cannot be made in extract mode.",
+                field="reports",
+                value=self.mode,
+                expected="mode 'score' with reports",
+                hint="Run with --mode score, or leave out --reports.",
             )
 
 
@@ -99,9 +111,11 @@ def content_key(case: CaseInputs, settings: BatchSettings) -> str:
     from PRIMELib.radiomics import params_file
 
     digest = hashlib.sha256()
+    computed_with = asdict(settings)
+    del computed_with["reports"]  # reports are made from the finished case: not part of its key
     described = {
         "primelib": __version__,
-        "settings": asdict(settings),
+        "settings": computed_with,
         "label": case.label,
         "segment": case.segment,
         "clinical": case.clinical if settings.mode == "score" else None,
@@ -119,33 +133,63 @@ def content_key(case: CaseInputs, settings: BatchSettings) -> str:
     return digest.hexdigest()
 
 
+def _safe_name(case_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", case_id)
+
+
 def _case_file(output_dir: Path, case_id: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", case_id)
-    return output_dir / "cases" / f"{safe}.json"
+    return output_dir / "cases" / f"{_safe_name(case_id)}.json"
+
+
+def report_paths(output_dir: str | Path, case_id: str) -> dict[str, Path]:
+    """Where a batch puts the patient report of ``case_id``: {"html": ..., "pdf": ...}."""
+    stem = Path(output_dir) / "reports" / _safe_name(case_id)
+    return {kind: stem.with_name(f"{stem.name}.{kind}") for kind in ("html", "pdf")}
+
+
+def _write_report(case: CaseInputs, record: dict, output_dir: Path, *, only_if_missing: bool) -> None:
+    """The case's patient report from its finished record (never recomputing the case)."""
+    from PRIMELib.reports import write_patient_report
+
+    paths = report_paths(output_dir, case.case_id)
+    if only_if_missing and all(path.is_file() for path in paths.values()):
+        return
+    # One HTML and one PDF per case (figures embedded, not kept as separate files).
+    write_patient_report(record["result"], paths["html"], record=case.clinical, figures=False)
 
 
 def process_case(case: CaseInputs, settings: BatchSettings, output_dir: str) -> dict[str, object]:
     """Process one case and write ``cases/<case_id>.json``; never raises for a bad case.
 
     Returns ``{"case_id", "status": "done" | "unchanged" | "failed", "stage", "error", "seconds"}``.
+    With ``settings.reports``, a case whose report fails is ``failed`` at stage ``report``; its
+    ``cases/<case_id>.json`` is kept, so a rerun only retries the report.
     """
     started = time.perf_counter()
     stage = _Stage()
     try:
         key = content_key(case, settings)
         case_file = _case_file(Path(output_dir), case.case_id)
+        previous = None
         if case_file.is_file():
             try:
-                if json.loads(case_file.read_text(encoding="utf-8")).get("key") == key:
-                    return {"case_id": case.case_id, "status": "unchanged", "seconds": 0.0}
+                previous = json.loads(case_file.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 pass  # unreadable: recompute
+        if isinstance(previous, dict) and previous.get("key") == key:
+            if settings.reports:
+                stage.name = "report"
+                _write_report(case, previous, Path(output_dir), only_if_missing=True)
+            return {"case_id": case.case_id, "status": "unchanged", "seconds": 0.0}
         record = _run_case(case, settings, stage)
         record.update(
             case_id=case.case_id, key=key, centre=case.centre, seconds=time.perf_counter() - started
         )
         write_json(case_file, record)
-        return {"case_id": case.case_id, "status": "done", "seconds": record["seconds"]}
+        if settings.reports:
+            stage.name = "report"
+            _write_report(case, record, Path(output_dir), only_if_missing=False)
+        return {"case_id": case.case_id, "status": "done", "seconds": time.perf_counter() - started}
     except PRIMEError as error:
         return _failure(case, stage.name, str(error), started)
     except Exception as error:  # an unexpected failure of one case must not stop the batch
@@ -329,7 +373,8 @@ def _finished_records(cases: list[CaseInputs], output_dir: Path, failed: set[str
 def _write_tables(
     cases: list[CaseInputs], settings: BatchSettings, output_dir: Path, summary: BatchSummary
 ) -> dict[str, str]:
-    failed = {f["case_id"] for f in summary.failures}
+    # A case whose report alone failed was scored: its rows belong in the tables.
+    failed = {f["case_id"] for f in summary.failures if f["stage"] != "report"}
     columns: dict[str, None] = {}
     for record in _finished_records(cases, output_dir, failed):
         columns.update(dict.fromkeys(record["features"]))
@@ -352,6 +397,8 @@ def _write_tables(
         rows = [_result_row(r) for r in _finished_records(cases, output_dir, failed)]
         write_atomically(output_dir / "results.csv", lambda tmp: pd.DataFrame(rows).to_csv(tmp, index=False))
         outputs["results"] = str(output_dir / "results.csv")
+    if settings.reports:
+        outputs["reports"] = str(output_dir / "reports")
     failures = pd.DataFrame(summary.failures, columns=["case_id", "stage", "error"])
     write_atomically(output_dir / "failures.csv", lambda tmp: failures.to_csv(tmp, index=False))
     outputs["failures"] = str(output_dir / "failures.csv")
