@@ -2,7 +2,8 @@
 
 - ``mrml_session`` (autouse) / ``mrml_scene``: a fresh scene per test, installed as ``slicer.mrmlScene``
   and cleared afterwards; its root directory and ``slicer.app.temporaryPath`` are in ``tmp_path``.
-- ``prime_module``: ``PRIME/PRIME.py`` imported as module ``PRIME`` with the stand-ins in place.
+- ``prime_module``: ``PRIME/PRIME.py`` imported as module ``PRIME`` with the stand-ins in place;
+  ``panel``: its PRIMEPanel modules (rules, clinical_form, scoring, nodes).
 - ``load_module``: the same import for any scripted module file (used to test the harness itself).
 - ``run_self_test``: runs a ``ScriptedLoadableModuleTest`` subclass as Slicer does.
 
@@ -96,6 +97,15 @@ def prime_module(load_module):
     if not PRIME_MODULE_PATH.is_file():
         pytest.fail(f"{PRIME_MODULE_PATH} is missing")
     return load_module(PRIME_MODULE_PATH, "PRIME")
+
+
+@pytest.fixture(scope="session")
+def panel(prime_module):
+    """The modules of PRIME/PRIMEPanel, as PRIME.py imports them: rules, clinical_form, scoring, nodes."""
+    import importlib
+
+    names = ("rules", "clinical_form", "scoring", "nodes")
+    return types.SimpleNamespace(**{name: importlib.import_module(f"PRIMEPanel.{name}") for name in names})
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_node_to_image_keeps_voxels_and_physical_geometry(prime_module, demo_nod
     np.testing.assert_array_equal(sitk.GetArrayFromImage(segment_mask), sitk.GetArrayFromImage(mask))
 
 
-def test_score_case_fills_the_table_and_parameter_node_like_primelib(prime_module, demo_nodes):
+def test_score_case_fills_the_table_and_parameter_node_like_primelib(prime_module, demo_nodes, panel):
     from PRIMELib.demo import DEMO_CLINICAL_RECORD
     from PRIMELib.pipeline import score_case
 
@@ -55,7 +55,7 @@ def test_score_case_fills_the_table_and_parameter_node_like_primelib(prime_modul
     assert names == list(result.radiomics.values)
     for name, value in zip(names, values, strict=True):
         assert value == pytest.approx(direct.radiomics.values[name], rel=1e-6, abs=1e-9), name
-    summary = prime_module.resultSummaryText(parameters.resultJson)
+    summary = panel.rules.resultSummaryText(parameters.resultJson)
     assert f"{direct.score.response_probability:.0%}" in summary and direct.score.quadrant in summary
 
 
@@ -77,18 +77,18 @@ def test_missing_volume_is_a_clear_error(prime_module, demo_nodes):
         )
 
 
-def test_score_button_rule_names_what_is_missing(prime_module, demo_nodes):
+def test_score_button_rule_names_what_is_missing(prime_module, demo_nodes, panel):
     parameters = prime_module.PRIMELogic().getParameterNode()
-    state = prime_module.scoreButtonState(parameters)
+    state = panel.rules.scoreButtonState(parameters)
     assert not state.enabled
     assert "arterial volume" in state.toolTip and "tumour segment" in state.toolTip
     parameters.arterialVolume = demo_nodes.arterial
     parameters.venousVolume = demo_nodes.venous
     parameters.segmentation = demo_nodes.segmentation
-    assert "tumour segment" in prime_module.scoreButtonState(parameters).toolTip
+    assert "tumour segment" in panel.rules.scoreButtonState(parameters).toolTip
     parameters.segmentID = demo_nodes.segment_id
-    assert prime_module.scoreButtonState(parameters).enabled
-    assert not prime_module.scoreButtonState(None).enabled
+    assert panel.rules.scoreButtonState(parameters).enabled
+    assert not panel.rules.scoreButtonState(None).enabled
 
 
 def test_parameter_node_survives_scene_save_and_reload(prime_module, demo_nodes, mrml_scene, tmp_path):
@@ -98,6 +98,11 @@ def test_parameter_node_survives_scene_save_and_reload(prime_module, demo_nodes,
     parameters.arterialVolume = demo_nodes.arterial
     parameters.segmentID = demo_nodes.segment_id
     parameters.resultJson = json.dumps({"quadrant": "responder / high risk"})
+    parameters.roiNode = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box")
+    parameters.roiEngine = "medsam"
+    parameters.sameRoiForBothPhases = False
+    parameters.venousSegmentID = "Tumour_venous"
+    parameters.registerVenous = False
     scene_file = tmp_path / "scene.mrml"
     mrml_scene.SetURL(str(scene_file))
     assert mrml_scene.Commit() != 0
@@ -109,6 +114,15 @@ def test_parameter_node_survives_scene_save_and_reload(prime_module, demo_nodes,
     assert restored.segmentID == demo_nodes.segment_id
     assert json.loads(restored.resultJson) == {"quadrant": "responder / high risk"}
     assert restored.arterialVolume.GetName() == "arterial"
+    assert restored.roiNode.GetName() == "box" and restored.roiNode.IsA("vtkMRMLMarkupsROINode")
+    assert (restored.roiEngine, restored.sameRoiForBothPhases, restored.registerVenous) == (
+        "medsam",
+        False,
+        False,
+    )
+    assert restored.venousSegmentID == "Tumour_venous"
+    with pytest.raises(ValueError):  # the engine is one PRIMELib knows
+        parameters.roiEngine = "sam2"
 
 
 def test_logic_runs_a_batch_like_the_command_line(prime_module, tmp_path):
@@ -139,3 +153,13 @@ def test_logic_runs_a_batch_like_the_command_line(prime_module, tmp_path):
     assert (summary.succeeded, summary.failed) == (2, 1)
     assert fractions[-1] == 1.0
     assert list(pd.read_csv(summary.outputs["features"])["case_id"]) == ["case-0", "case-1"]
+
+
+def test_the_extension_build_installs_every_file_of_the_module_package():
+    """PRIME/CMakeLists.txt lists each PRIMEPanel file (a file it misses is absent from a built extension)."""
+    import re
+    from pathlib import Path
+
+    module_dir = Path(__file__).resolve().parents[2] / "PRIME"
+    listed = set(re.findall(r"\$\{MODULE_NAME\}Panel/(\w+\.py)", (module_dir / "CMakeLists.txt").read_text()))
+    assert listed == {path.name for path in (module_dir / "PRIMEPanel").glob("*.py")}

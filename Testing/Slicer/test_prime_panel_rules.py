@@ -1,5 +1,6 @@
-"""The panel's Qt-free rules: the clinical form from the schema, field text → value or reason,
-live derived indices, clinical record files, the scoring subprocess command and progress lines."""
+"""The panel's Qt-free rules (PRIME/PRIMEPanel): the clinical form from the schema, field text → value
+or reason, live derived indices, clinical record files, the scoring subprocess command and progress
+lines, packages installed on first use after asking, and the Tumour ROI section's buttons and texts."""
 
 from __future__ import annotations
 
@@ -9,23 +10,23 @@ import sys
 import pytest
 
 
-def _field(prime_module, name):
-    return next(field for field in prime_module.clinicalFormFields() if field.name == name)
+def _field(panel, name):
+    return next(field for field in panel.clinical_form.clinicalFormFields() if field.name == name)
 
 
-def test_form_has_the_schema_inputs_only_with_units_ranges_and_help(prime_module):
+def test_form_has_the_schema_inputs_only_with_units_ranges_and_help(panel):
     from PRIMELib.clinical import CLINICAL_SCHEMA
 
-    fields = prime_module.clinicalFormFields()
+    fields = panel.clinical_form.clinicalFormFields()
     names = [field.name for field in fields]
     assert {"age", "alb", "tbil", "lym", "sex", "ecog", "alb_1m"} <= set(names)
     assert not {"albi_score", "pni", "child_pugh", "delta_alb", "os_days", "mrecist"} & set(names)
-    alb = _field(prime_module, "alb")
+    alb = _field(panel, "alb")
     variable = CLINICAL_SCHEMA.get_variable("alb")
     assert (alb.unit, alb.minimum, alb.maximum) == (variable.unit, variable.minimum, variable.maximum)
     assert alb.placeholder == f"{variable.minimum:g}–{variable.maximum:g} {variable.unit}"
     assert variable.help in alb.toolTip and variable.expected() in alb.toolTip
-    sex = _field(prime_module, "sex")
+    sex = _field(panel, "sex")
     assert sex.choices[0] == ("", "—")
     assert [code for code, _ in sex.choices[1:]] == list(CLINICAL_SCHEMA.get_variable("sex").codes)
 
@@ -40,100 +41,102 @@ def test_form_has_the_schema_inputs_only_with_units_ranges_and_help(prime_module
         ("age", "", None),
     ],
 )
-def test_field_text_gives_the_canonical_value(prime_module, name, text, value):
-    assert prime_module.clinicalFieldValue(name, text) == (value, "")
+def test_field_text_gives_the_canonical_value(panel, name, text, value):
+    assert panel.clinical_form.clinicalFieldValue(name, text) == (value, "")
 
 
 @pytest.mark.parametrize(
     ("name", "text", "reason"),
     [("alb", "abc", "is not a number"), ("alb", "700", "70"), ("ecog", "7", "ecog"), ("sex", "x", "sex")],
 )
-def test_invalid_field_text_gives_the_reason(prime_module, name, text, reason):
-    value, error = prime_module.clinicalFieldValue(name, text)
+def test_invalid_field_text_gives_the_reason(panel, name, text, reason):
+    value, error = panel.clinical_form.clinicalFieldValue(name, text)
     assert value is None and reason in error
 
 
-def test_record_from_texts_keeps_valid_values_and_lists_errors(prime_module):
-    record, errors = prime_module.clinicalRecordFromTexts({"alb": "38.5", "tbil": "", "lym": "-3"})
+def test_record_from_texts_keeps_valid_values_and_lists_errors(panel):
+    record, errors = panel.clinical_form.clinicalRecordFromTexts({"alb": "38.5", "tbil": "", "lym": "-3"})
     assert record == {"alb": 38.5}
     assert list(errors) == ["lym"]
 
 
-def test_texts_round_trip_a_record(prime_module):
+def test_texts_round_trip_a_record(panel):
     from PRIMELib.demo import DEMO_CLINICAL_RECORD
 
-    texts = prime_module.clinicalTextsFromRecord(dict(DEMO_CLINICAL_RECORD))
-    record, errors = prime_module.clinicalRecordFromTexts(texts)
+    texts = panel.clinical_form.clinicalTextsFromRecord(dict(DEMO_CLINICAL_RECORD))
+    record, errors = panel.clinical_form.clinicalRecordFromTexts(texts)
     assert errors == {}
     assert record == pytest.approx(dict(DEMO_CLINICAL_RECORD))
 
 
-def test_derived_indices_text_shows_albi_pni_and_changes_live(prime_module):
+def test_derived_indices_text_shows_albi_pni_and_changes_live(panel):
     from PRIMELib.clinical import albi_score, pni
 
-    text = prime_module.derivedIndicesText(
+    text = panel.clinical_form.derivedIndicesText(
         {"tbil": 16.8, "alb": 38.5, "lym": 1.3, "afp": 1000, "afp_1m": 500}
     )
     assert f"ALBI score: {albi_score(16.8, 38.5):.2f}" in text
     assert f"{pni(38.5, 1.3):.2f}" in text
     assert "-50%" in text
-    assert "appear as" in prime_module.derivedIndicesText({})
+    assert "appear as" in panel.clinical_form.derivedIndicesText({})
 
 
-def test_clinical_record_json_and_csv_row(prime_module, tmp_path):
+def test_clinical_record_json_and_csv_row(panel, tmp_path):
     from PRIMELib.errors import PRIMEInputError
 
     path = tmp_path / "record.json"
-    prime_module.saveClinicalRecord({"case_id": "P1", "alb": 38.5}, path)
-    assert prime_module.loadClinicalRecord(path) == {"case_id": "P1", "alb": 38.5}
+    panel.clinical_form.saveClinicalRecord({"case_id": "P1", "alb": 38.5}, path)
+    assert panel.clinical_form.loadClinicalRecord(path) == {"case_id": "P1", "alb": 38.5}
     table = tmp_path / "cohort.csv"
     table.write_text("case_id,alb,tbil\nP1,38.5,16.8\nP2,30,\n", encoding="utf-8")
-    assert prime_module.loadClinicalRecord(table, "P2") == {"case_id": "P2", "alb": "30"}
+    assert panel.clinical_form.loadClinicalRecord(table, "P2") == {"case_id": "P2", "alb": "30"}
     with pytest.raises(PRIMEInputError, match="2 rows"):
-        prime_module.loadClinicalRecord(table)
+        panel.clinical_form.loadClinicalRecord(table)
     with pytest.raises(PRIMEInputError, match="0 rows for case 'P9'"):
-        prime_module.loadClinicalRecord(table, "P9")
+        panel.clinical_form.loadClinicalRecord(table, "P9")
 
 
-def test_model_card_text_of_the_default_model(prime_module):
+def test_model_card_text_of_the_default_model(panel):
     from PRIMELib.pipeline import resolve_model
 
     model = resolve_model(None)
-    text = prime_module.modelCardText("")
+    text = panel.scoring.modelCardText("")
     assert model.name in text
     for key in model.model_card:
         assert f"{key}:" in text
 
 
-def test_score_command_and_progress_lines(prime_module, tmp_path):
-    command = prime_module.scoreCommand("a.nrrd", "v.nrrd", "m.nrrd", "c.json", tmp_path, modelPath="x.prime")
+def test_score_command_and_progress_lines(panel, tmp_path):
+    command = panel.scoring.scoreCommand(
+        "a.nrrd", "v.nrrd", "m.nrrd", "c.json", tmp_path, modelPath="x.prime"
+    )
     assert command[:4] == [sys.executable, "-m", "PRIMELib", "score"]
     assert command[command.index("--model") + 1] == "x.prime"
     assert "--venous-mask" not in command
-    assert prime_module.parseProgressLine(" 45% Extracting arterial features") == (
+    assert panel.scoring.parseProgressLine(" 45% Extracting arterial features") == (
         0.45,
         "Extracting arterial features",
     )
-    assert prime_module.parseProgressLine("100% Done") == (1.0, "Done")
-    assert prime_module.parseProgressLine("Traceback (most recent call last):") is None
-    assert prime_module.scoreButtonText(True) != prime_module.scoreButtonText(False)
+    assert panel.scoring.parseProgressLine("100% Done") == (1.0, "Done")
+    assert panel.scoring.parseProgressLine("Traceback (most recent call last):") is None
+    assert panel.scoring.scoreButtonText(True) != panel.scoring.scoreButtonText(False)
 
 
-def test_dependencies_are_installed_only_after_asking(prime_module, monkeypatch):
-    monkeypatch.setattr(prime_module, "SCORING_REQUIREMENTS", {"surely_not_a_module_xyz": "xyz-pkg"})
+def test_dependencies_are_installed_only_after_asking(panel, monkeypatch):
+    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"surely_not_a_module_xyz": "xyz-pkg"})
     installed = []
-    assert prime_module.ensureScoringDependencies(lambda message: False, installed.extend) is False
+    assert panel.scoring.ensureScoringDependencies(lambda message: False, installed.extend) is False
     assert installed == []
     assert (
-        prime_module.ensureScoringDependencies(lambda message: "xyz-pkg" in message, installed.extend)
+        panel.scoring.ensureScoringDependencies(lambda message: "xyz-pkg" in message, installed.extend)
         is False
     )
     assert installed == ["xyz-pkg"]
-    monkeypatch.setattr(prime_module, "SCORING_REQUIREMENTS", {"json": "json"})
-    assert prime_module.ensureScoringDependencies(lambda message: pytest.fail("asked"), installed.extend)
+    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"json": "json"})
+    assert panel.scoring.ensureScoringDependencies(lambda message: pytest.fail("asked"), installed.extend)
 
 
-def test_result_text_names_top_features_and_warnings(prime_module):
+def test_result_text_names_top_features_and_warnings(panel):
     result = {
         "response_probability": 0.62,
         "response_class": "responder",
@@ -146,21 +149,207 @@ def test_result_text_names_top_features_and_warnings(prime_module):
         "top_survival_features": [],
         "warnings": ["ECOG 2 is outside the PRIME cohort."],
     }
-    text = prime_module.resultSummaryText(json.dumps(result))
+    text = panel.rules.resultSummaryText(json.dumps(result))
     assert "62% (responder)" in text and "12 mo 70%" in text
     assert "pni (+0.31)" in text and "Risk driven by" not in text
     assert "ECOG 2" in text
 
 
-def test_score_button_is_cancel_while_running(prime_module):
-    state = prime_module.scoreButtonState(None, running=True)
+def test_score_button_is_cancel_while_running(panel):
+    state = panel.rules.scoreButtonState(None, running=True)
     assert state.enabled and "Stop" in state.toolTip
-    assert prime_module.scoreButtonText(True) == "Cancel"
+    assert panel.scoring.scoreButtonText(True) == "Cancel"
 
 
-def test_texts_from_a_csv_row_show_canonical_codes_and_keep_invalid_text(prime_module):
-    texts = prime_module.clinicalTextsFromRecord({"sex": "male", "ecog": "1", "alb": "38.5", "lym": "lots"})
+def test_texts_from_a_csv_row_show_canonical_codes_and_keep_invalid_text(panel):
+    texts = panel.clinical_form.clinicalTextsFromRecord(
+        {"sex": "male", "ecog": "1", "alb": "38.5", "lym": "lots"}
+    )
     assert (texts["sex"], texts["ecog"], texts["alb"]) == ("male", "1", "38.5")
     assert texts["lym"] == "lots" and texts["age"] == ""
-    _, errors = prime_module.clinicalRecordFromTexts(texts)
+    _, errors = panel.clinical_form.clinicalRecordFromTexts(texts)
     assert list(errors) == ["lym"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Dependencies: installed on first use, after asking, with Slicer's own installer
+
+
+def test_on_slicer_5_12_pip_ensure_asks_and_installs_the_missing_requirements(panel, monkeypatch):
+    """With ``slicer.packaging`` (Slicer ≥ 5.12) its pip_ensure asks, in Slicer's dialog, and installs."""
+    monkeypatch.setattr(
+        panel.scoring, "SCORING_REQUIREMENTS", {"json": "json", "surely_not_xyz": "xyz-pkg>=1.2"}
+    )
+    calls = []
+
+    class Packaging:  # slicer.packaging's pip_ensure: raises RuntimeError when the user declines
+        def __init__(self, agree):
+            self.agree = agree
+
+        def pip_ensure(self, requirements, requester=None):
+            calls.append(([str(r) for r in requirements], requester))
+            if not self.agree:
+                raise RuntimeError("User declined package installation")
+
+    def ask(message):
+        raise AssertionError("pip_ensure asks; PRIME must not ask a second time")
+
+    assert panel.scoring.ensureScoringDependencies(ask, packaging=Packaging(agree=False)) is False
+    # Agreed: installed (here nothing really is, so the check after installing still finds it missing).
+    assert panel.scoring.ensureScoringDependencies(ask, packaging=Packaging(agree=True)) is False
+    assert calls == [(["xyz-pkg>=1.2"], "PRIME")] * 2
+
+    class Broken:
+        def pip_ensure(self, requirements, requester=None):
+            raise RuntimeError("pip failed: no network")
+
+    with pytest.raises(RuntimeError, match="no network"):  # a failure is not a refusal: it is reported
+        panel.scoring.ensureScoringDependencies(ask, packaging=Broken())
+
+
+def test_before_slicer_5_12_prime_asks_then_slicer_util_pip_install_installs(panel, monkeypatch):
+    import slicer
+
+    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"surely_not_xyz": "xyz-pkg>=1.2"})
+    monkeypatch.delattr(slicer, "packaging", raising=False)
+    installed = []
+    monkeypatch.setattr(slicer.util, "pip_install", installed.append, raising=False)
+    asked = []
+    assert panel.scoring.ensureScoringDependencies(lambda m: asked.append(m) or False) is False
+    assert installed == [] and "xyz-pkg>=1.2" in asked[0]
+    assert panel.scoring.ensureScoringDependencies(lambda m: True) is False
+    assert installed == [["xyz-pkg>=1.2"]]  # one pip argument per requirement
+    # The report's own packages go the same way.
+    assert set(panel.scoring.REPORT_REQUIREMENTS) == {"matplotlib", "reportlab"}
+
+
+def test_nothing_is_installed_or_asked_at_import(panel, load_module, monkeypatch, tmp_path):
+    """Importing the module (as Slicer does at startup) neither asks nor installs, even when packages
+    are missing."""
+    import importlib
+
+    import slicer
+
+    calls = []
+    monkeypatch.setattr(slicer.util, "pip_install", lambda *a, **k: calls.append(a), raising=False)
+    monkeypatch.setattr(
+        slicer, "packaging", type("P", (), {"pip_ensure": lambda *a, **k: calls.append(a)}), raising=False
+    )
+    monkeypatch.setattr(
+        slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append(a) or True, raising=False
+    )
+    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"surely_not_xyz": "xyz-pkg"})
+    importlib.reload(panel.scoring)  # the module's own code runs again (and restores the requirements)
+    load_module(panel.scoring.__file__.replace("PRIMEPanel/scoring.py", "PRIME.py"), "PRIME_reimported")
+    assert calls == []
+    assert "surely_not_xyz" not in panel.scoring.SCORING_REQUIREMENTS
+
+
+# --------------------------------------------------------------------------------------------------
+# Tumour ROI: what is enabled when, and what the status says
+
+
+def test_create_roi_button_names_what_is_missing_and_medsam_needs_torch_and_a_box(
+    prime_module, panel, mrml_scene
+):
+    state = panel.rules.createRoiButtonState
+    parameters = prime_module.PRIMELogic().getParameterNode()
+    assert "arterial volume" in state(parameters, True).toolTip and not state(parameters, True).enabled
+    parameters.arterialVolume = mrml_scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "arterial")
+    assert "ROI box" in state(parameters, True).toolTip
+    roi = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box")
+    parameters.roiNode = roi
+    assert "Place the ROI box" in state(parameters, True).toolTip  # created, not placed yet
+    roi.SetCenter(10.0, 20.0, 30.0)
+    roi.SetSize(40.0, 30.0, 20.0)
+    assert state(parameters, True).enabled and "box" in state(parameters, True).toolTip
+    seeds = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    parameters.roiNode = seeds
+    assert "seed point" in state(parameters, True).toolTip and not state(parameters, True).enabled
+    seeds.AddControlPoint(10.0, 20.0, 30.0)
+    assert state(parameters, True).enabled
+    parameters.roiEngine = "medsam"
+    assert "needs a box" in state(parameters, True).toolTip and not state(parameters, True).enabled
+    parameters.roiNode = roi
+    assert state(parameters, True).enabled
+    without_torch = state(parameters, False)
+    assert not without_torch.enabled and "PyTorch" in without_torch.toolTip
+    line = mrml_scene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", "ruler")
+    parameters.roiNode = line
+    assert "'ruler' is not an ROI box" in state(parameters, True).toolTip
+    assert (
+        panel.rules.roiPromptKind(roi),
+        panel.rules.roiPromptKind(seeds),
+        panel.rules.roiPromptKind(line),
+    ) == (
+        "box",
+        "seeds",
+        "",
+    )
+
+
+def test_engine_menu_disables_medsam_without_torch_and_says_why(panel):
+    with_torch = panel.rules.roiEngineChoices(True)
+    without = panel.rules.roiEngineChoices(False)
+    assert [c.name for c in with_torch] == [c.name for c in without] == ["classical", "medsam"]
+    from PRIMELib.segmentation import ENGINES
+
+    assert {c.name for c in with_torch} == set(ENGINES)  # the names PRIMELib takes
+    assert [c.enabled for c in with_torch] == [True, True]
+    assert [c.enabled for c in without] == [True, False]
+    assert "PyTorch extension" in without[1].toolTip
+    import importlib.util
+
+    assert panel.rules.torchAvailable() == (importlib.util.find_spec("torch") is not None)
+
+
+def test_carry_button_and_score_button_follow_the_same_roi_choice(prime_module, panel, demo_nodes):
+    rules = panel.rules
+    parameters = prime_module.PRIMELogic().getParameterNode()
+    parameters.arterialVolume = demo_nodes.arterial
+    parameters.venousVolume = demo_nodes.venous
+    parameters.segmentation = demo_nodes.segmentation
+    parameters.segmentID = demo_nodes.segment_id
+    assert parameters.sameRoiForBothPhases  # the default: one ROI, score enabled, carry disabled
+    assert rules.scoreButtonState(parameters).enabled
+    assert "Untick" in rules.carryRoiButtonState(parameters).toolTip
+    assert rules.venousSegmentIdForScoring(parameters) == ""
+    parameters.sameRoiForBothPhases = False
+    assert rules.carryRoiButtonState(parameters).enabled
+    assert "rigid registration" in rules.carryRoiButtonState(parameters).toolTip
+    parameters.registerVenous = False
+    assert "no registration" in rules.carryRoiButtonState(parameters).toolTip
+    score = rules.scoreButtonState(parameters)
+    assert not score.enabled and "Carry ROI to venous" in score.toolTip
+    parameters.venousSegmentID = "not_there"  # a segment deleted by hand counts as missing
+    assert not rules.scoreButtonState(parameters).enabled
+    parameters.venousSegmentID = demo_nodes.segment_id
+    assert rules.scoreButtonState(parameters).enabled
+    parameters.venousVolume = None
+    assert "venous volume" in rules.carryRoiButtonState(parameters).toolTip
+
+
+def test_status_texts_and_report_rules(panel):
+    rules = panel.rules
+    text = rules.initialRoiStatusText(
+        {"engine": "classical", "volume_ml": 52.345, "seconds": 1.26, "warnings": ["Touches the box edge."]},
+        "Tumour",
+    )
+    assert text.startswith("Tumour: 52.3 ml by the classical engine in 1.3 s.")
+    assert text.endswith("Check: Touches the box edge.")
+    registration = {
+        "translation_mm": [4.0, -3.04, 2.5],
+        "rotation_deg": 3.6,
+        "roi_displacement_mm": {"mean": 5.6, "max": 6.1},
+        "metric_before": -0.8389,
+        "metric_after": -1.1441,
+        "warnings": [],
+    }
+    carried = rules.carryStatusText(
+        {"segment": "Tumour (venous)", "volume_ml": 33.0, "registration": registration}
+    )
+    assert "33.0 ml" in carried and "by 5.6 mm (max 6.1)" in carried and "+4.0, -3.0, +2.5 mm" in carried
+    assert "-1.144, from -0.839" in carried
+    assert rules.defaultReportName(json.dumps({"case_id": "HCC 001/a"})) == "PRIME_report_HCC_001_a.html"
+    assert rules.defaultReportName("") == "PRIME_report_case.html"
+    assert not rules.saveReportButtonState(None).enabled

@@ -116,7 +116,7 @@ def test_results_survive_scene_save_and_reload(prime_module, scored, mrml_scene,
     assert restored.featureTable.GetTable().GetNumberOfRows() == len(result.radiomics.values)
 
 
-def test_scoring_in_a_subprocess_gives_the_same_results_as_in_process(prime_module, scored, tmp_path):
+def test_scoring_in_a_subprocess_gives_the_same_results_as_in_process(prime_module, scored, tmp_path, panel):
     """Files written from the nodes → ``python -m PRIMELib score`` → result.json read back into MRML."""
     import subprocess
 
@@ -124,11 +124,11 @@ def test_scoring_in_a_subprocess_gives_the_same_results_as_in_process(prime_modu
     in_process = _table_columns(parameters.survivalTable)
     parameters.clinicalRecordJson = json.dumps(result.clinical)
     command_args = logic.writeCaseFiles(parameters, tmp_path / "case")
-    command = prime_module.scoreCommand(**command_args)
+    command = panel.scoring.scoreCommand(**command_args)
     repo = prime_module.__file__.rsplit("/", 2)[0]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=repo)
     assert done.returncode == 0, done.stderr
-    progress = [line for line in map(prime_module.parseProgressLine, done.stderr.splitlines()) if line]
+    progress = [line for line in map(panel.scoring.parseProgressLine, done.stderr.splitlines()) if line]
     assert progress and progress[-1] == (1.0, "Done")
     parameters.resultJson = ""
     read_back = logic.readScoreOutputs(command_args["outputDir"], parameters)
@@ -143,3 +143,35 @@ def test_scoring_in_a_subprocess_gives_the_same_results_as_in_process(prime_modu
         assert table.GetValue(row, 1).ToDouble() == pytest.approx(
             result.radiomics.values[name], rel=1e-6, abs=1e-9
         )
+
+
+def test_patient_report_from_the_parameter_node_equals_primelib_s(scored, tmp_path, panel):
+    """Save patient report: the last result in the parameter node (JSON, as a reloaded scene has it)
+    and the clinical record as entered give the same report as PRIMELib given the result object."""
+    from PRIMELib.demo import DEMO_CLINICAL_RECORD
+    from PRIMELib.reports.patient import write_patient_report
+
+    logic, parameters, result = scored
+    parameters.clinicalRecordJson = json.dumps(dict(DEMO_CLINICAL_RECORD))
+    assert panel.rules.saveReportButtonState(parameters).enabled
+    name = panel.rules.defaultReportName(parameters.resultJson)
+    written = logic.saveReport(parameters, tmp_path / "reports" / name)
+    assert written["html"] == tmp_path / "reports" / name
+    assert written["pdf"] == (tmp_path / "reports" / name).with_suffix(".pdf")
+    assert written["pdf"].read_bytes().startswith(b"%PDF")
+    direct = write_patient_report(
+        result.score, tmp_path / "direct" / name, formats=("html", "pdf"), record=dict(DEMO_CLINICAL_RECORD)
+    )
+    html = written["html"].read_text(encoding="utf-8")
+    assert html == direct["html"].read_text(encoding="utf-8")
+    assert result.score.case_id in html and "Research use only" in html
+
+
+def test_patient_report_needs_a_result(prime_module, tmp_path, panel):
+    from PRIMELib.errors import PRIMEInputError
+
+    parameters = prime_module.PRIMELogic().getParameterNode()
+    assert not panel.rules.saveReportButtonState(parameters).enabled
+    with pytest.raises(PRIMEInputError, match="no result to report"):
+        prime_module.PRIMELogic().saveReport(parameters, tmp_path / "report.html")
+    assert not list(tmp_path.glob("report*"))

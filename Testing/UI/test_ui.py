@@ -17,12 +17,22 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="PySide6 is part of the slicer-test extra")
+from PySide6 import QtCore  # noqa: E402
 from PySide6.QtCore import QFile  # noqa: E402
 from PySide6.QtUiTools import QUiLoader  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 UI_FILE = REPO / "PRIME" / "Resources" / "UI" / "PRIME.ui"
 MODULE_FILE = REPO / "PRIME" / "PRIME.py"
+RULES_FILE = REPO / "PRIME" / "PRIMEPanel" / "rules.py"
+
+
+def _rules_constant(name: str):
+    """A constant of PRIMEPanel/rules.py, read from its source (importing it needs Slicer's modules)."""
+    for node in ast.parse(RULES_FILE.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} not found in {RULES_FILE}")
 
 
 class ctkCollapsibleButton(QtWidgets.QGroupBox):  # noqa: N801  (named as the CTK class it stands for)
@@ -41,6 +51,33 @@ class qMRMLSegmentSelectorWidget(QtWidgets.QComboBox):  # noqa: N801
     """Stand-in for the segmentation + segment selector."""
 
 
+class qMRMLSegmentEditorWidget(QtWidgets.QFrame):  # noqa: N801
+    """Stand-in for the embedded Segment Editor: a segment list and the effect buttons the panel shows
+    (PRIMEPanel.rules.EDITOR_EFFECTS), so the screenshot looks like the panel in Slicer."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        segments = QtWidgets.QTableWidget(2, 1)
+        segments.setHorizontalHeaderLabels(["Segments"])
+        segments.horizontalHeader().setStretchLastSection(True)
+        segments.verticalHeader().hide()
+        for row, name in enumerate(("Tumour", "Tumour (venous)")):
+            segments.setItem(row, 0, QtWidgets.QTableWidgetItem(name))
+        segments.verticalHeader().setDefaultSectionSize(22)
+        segments.setFixedHeight(24 + 2 * 22)
+        segments.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        layout.addWidget(segments)
+        effects = QtWidgets.QHBoxLayout()
+        for name in _rules_constant("EDITOR_EFFECTS"):
+            button = QtWidgets.QToolButton()
+            button.setText(name)
+            effects.addWidget(button)
+        effects.addStretch()
+        layout.addLayout(effects)
+
+
 class ctkPathLineEdit(QtWidgets.QLineEdit):  # noqa: N801
     """Stand-in for the file path field with a browse button."""
 
@@ -51,6 +88,7 @@ STAND_INS = (
     qMRMLWidget,
     qMRMLNodeComboBox,
     qMRMLSegmentSelectorWidget,
+    qMRMLSegmentEditorWidget,
 )
 
 #: The type each widget the module code uses must have (the real class name in the .ui file).
@@ -72,6 +110,16 @@ EXPECTED_TYPES = {
     "scoreButton": "QPushButton",
     "progressBar": "QProgressBar",
     "resultsLabel": "QLabel",
+    "roiPromptSelector": "qMRMLNodeComboBox",
+    "roiEngineComboBox": "QComboBox",
+    "createRoiButton": "QPushButton",
+    "undoRoiButton": "QPushButton",
+    "segmentEditorWidget": "qMRMLSegmentEditorWidget",
+    "sameRoiCheckBox": "QCheckBox",
+    "registerVenousCheckBox": "QCheckBox",
+    "carryRoiButton": "QPushButton",
+    "roiStatusLabel": "QLabel",
+    "saveReportButton": "QPushButton",
 }
 
 
@@ -140,19 +188,29 @@ def test_parameter_bindings_name_real_parameter_node_fields(panel):
         "venousVolumeSelector": "venousVolume",
         "featureTableSelector": "featureTable",
         "modelPathLineEdit": "modelPath",
+        "sameRoiCheckBox": "sameRoiForBothPhases",
+        "registerVenousCheckBox": "registerVenous",
     }
     assert set(bound.values()) <= fields
+    # Synchronised by hand in PRIME.py (binding would reset their node types or item data):
+    assert {"roiNode", "roiEngine", "segmentation", "segmentID"} <= fields
 
 
 def test_node_selectors_accept_the_right_node_types(panel):
     types = {
         name: panel.findChild(QtWidgets.QWidget, name).property("nodeTypes")
-        for name in ("arterialVolumeSelector", "venousVolumeSelector", "featureTableSelector")
+        for name in (
+            "arterialVolumeSelector",
+            "venousVolumeSelector",
+            "featureTableSelector",
+            "roiPromptSelector",
+        )
     }
     assert types == {
         "arterialVolumeSelector": ["vtkMRMLScalarVolumeNode"],
         "venousVolumeSelector": ["vtkMRMLScalarVolumeNode"],
         "featureTableSelector": ["vtkMRMLTableNode"],
+        "roiPromptSelector": ["vtkMRMLMarkupsROINode", "vtkMRMLMarkupsFiducialNode"],
     }
 
 
@@ -167,6 +225,50 @@ def test_every_scene_aware_widget_receives_the_scene():
         name for name, cls in _ui_classes().items() if cls.startswith("qMRML") and cls != "qMRMLWidget"
     }
     assert scene_aware == receivers
+
+
+def test_tumour_roi_section_starts_in_its_default_state(panel):
+    """Before any input: nothing to create, undo or carry; one ROI serves both phases (the parameter
+    node's defaults), registration ticked but inactive until the ROIs are separate."""
+
+    def widget(kind, name):
+        found = panel.findChild(kind, name)
+        assert found is not None, name
+        return found
+
+    for name in ("createRoiButton", "undoRoiButton", "carryRoiButton", "saveReportButton"):
+        assert widget(QtWidgets.QPushButton, name).isEnabled() is False, name
+    same = widget(QtWidgets.QCheckBox, "sameRoiCheckBox")
+    register = widget(QtWidgets.QCheckBox, "registerVenousCheckBox")
+    assert (same.isChecked(), register.isChecked(), register.isEnabled()) == (True, True, False)
+    tree = ast.parse(MODULE_FILE.read_text(encoding="utf-8"))
+    defaults = {
+        stmt.target.id: ast.literal_eval(stmt.value)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name == "PRIMEParameterNode"
+        for stmt in node.body
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is not None
+    }
+    assert (defaults["sameRoiForBothPhases"], defaults["registerVenous"]) == (True, True)
+    assert defaults["roiEngine"] == "classical"
+    # The engine menu is filled in code from PRIMEPanel.rules.roiEngineChoices.
+    engines = next(
+        w for w in ET.parse(UI_FILE).getroot().iter("widget") if w.get("name") == "roiEngineComboBox"
+    )
+    assert engines.findall("item") == []
+    editor = widget(QtWidgets.QWidget, "segmentEditorWidget")
+    assert editor.metaObject().className() == "qMRMLSegmentEditorWidget"
+    assert [b.text() for b in editor.findChildren(QtWidgets.QToolButton)] == list(
+        _rules_constant("EDITOR_EFFECTS")
+    )
+    assert _rules_constant("EDITOR_EFFECTS") == ("Paint", "Erase", "Smoothing", "Islands")
+    # The section sits between Inputs and Clinical, as a radiologist works: ROI before the form.
+    order = [
+        w.get("name")
+        for w in ET.parse(UI_FILE).getroot().iter("widget")
+        if w.get("class") == "ctkCollapsibleButton"
+    ]
+    assert order[:3] == ["inputsCollapsibleButton", "tumourRoiCollapsibleButton", "clinicalCollapsibleButton"]
 
 
 def test_score_button_starts_disabled_and_panel_says_research_use(panel):
@@ -211,6 +313,8 @@ def _fill_clinical_form(panel) -> None:
         groups[variable.group].addRow(variable.label + unit + ":", editor)
     from PRIMELib.pipeline import resolve_model
 
+    # The engine menu, as PRIMEWidget fills it from PRIMEPanel.rules.roiEngineChoices.
+    panel.findChild(QtWidgets.QComboBox, "roiEngineComboBox").addItems(["Classical (CPU)", "MedSAM (AI)"])
     card = resolve_model(None).model_card
     text = "\n".join(f"{key}: {value}" for key, value in card.items())
     panel.findChild(QtWidgets.QPlainTextEdit, "modelCardTextEdit").setPlainText(text)
