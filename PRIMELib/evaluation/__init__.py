@@ -6,34 +6,7 @@ Import from here, or from :mod:`PRIMELib.evaluation.metrics`, which gathers the 
 
 from __future__ import annotations
 
-from PRIMELib.evaluation.metrics import (
-    bootstrap_ci,
-    calibration_curve_data,
-    cox_hazard_ratios,
-    decision_curve,
-    default_subgroups,
-    hazard_ratio,
-    kaplan_meier,
-    logrank_p,
-    response_metrics,
-    roc_curve_data,
-    subgroup_hazard_ratios,
-    survival_metrics,
-    time_dependent_curves,
-)
+from PRIMELib.evaluation import metrics
+from PRIMELib.evaluation.metrics import *  # noqa: F403  (the public names, listed once in metrics)
 
-__all__ = [
-    "bootstrap_ci",
-    "calibration_curve_data",
-    "cox_hazard_ratios",
-    "decision_curve",
-    "default_subgroups",
-    "hazard_ratio",
-    "kaplan_meier",
-    "logrank_p",
-    "response_metrics",
-    "roc_curve_data",
-    "subgroup_hazard_ratios",
-    "survival_metrics",
-    "time_dependent_curves",
-]
+__all__ = list(metrics.__all__)

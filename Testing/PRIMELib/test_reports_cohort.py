@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from model_cohort import bundle_path, cohort_frame
+from model_cohort import CLINICAL, bundle_path, cohort_frame
 from PIL import Image
 
 from PRIMELib.cli import main
@@ -20,18 +20,6 @@ from PRIMELib.errors import PRIMEInputError
 from PRIMELib.reports.cohort import cohort_report_document, write_cohort_report
 from PRIMELib.reports.figures import CAPTIONS, figure_builders
 
-CLINICAL = [
-    "age",
-    "alb",
-    "pni",
-    "ecog",
-    "delta_mon",
-    "hbv",
-    "ast",
-    "albi_score",
-    "log10_afp",
-    "tumor_diameter",
-]
 FIGURES = ["roc", "calibration", "decision_curve", "kaplan_meier", "time_dependent", "model_comparison"]
 
 
