@@ -22,6 +22,7 @@ models, and the trusted-type list keeps even a hand-crafted bundle from running 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -480,7 +481,7 @@ def load_bundle(path: str | Path, *, verify_predictions: bool = True) -> ModelBu
             f"The PRIME-R model of '{path.name}' is not a binary logistic late fusion.", path=path
         )
     bundle = ModelBundle(manifest=manifest, prime_r=prime_r, prime_s=prime_s, path=path)
-    bundle.load_warnings.extend(_version_warnings(manifest))
+    bundle.load_warnings = tuple(_version_warnings(manifest))
     if verify_predictions:
         bundle.verify()
     return bundle
@@ -500,10 +501,23 @@ def _version_warnings(manifest: dict) -> list[str]:
 
 
 def load_default_model() -> ModelBundle | IllustrativeModel:
-    """The shipped demonstration bundle when present, else the illustrative (untrained) model."""
-    if DEFAULT_BUNDLE.is_file():
-        return load_bundle(DEFAULT_BUNDLE)
-    return IllustrativeModel.load()
+    """The shipped demonstration bundle when present, else the illustrative (untrained) model.
+
+    The bundle is loaded and verified once per process (that takes seconds) and shared by every caller,
+    for as long as the file keeps its modification time and size; a rebuilt bundle is loaded afresh.
+    Scoring never modifies a bundle; callers must not either (copy what they want to change).
+    """
+    try:
+        stat = DEFAULT_BUNDLE.stat()
+    except OSError:
+        return IllustrativeModel.load()
+    return _load_default_bundle(str(DEFAULT_BUNDLE), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_default_bundle(path: str, mtime_ns: int, size: int) -> ModelBundle:
+    """The default bundle; the file's modification time and size are the cache key."""
+    return load_bundle(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -547,7 +561,7 @@ class ModelBundle:
     prime_r: object
     prime_s: object
     path: Path | None = None
-    load_warnings: list[str] = field(default_factory=list)
+    load_warnings: tuple[str, ...] = ()
     _reference_inputs: dict = field(default_factory=dict, repr=False)
 
     @property

@@ -54,8 +54,12 @@ class SelectionSettings:
     response_l1_ratio: float = 0.5
     response_coef_threshold: float = 1e-4
     survival_variance: float = 0.1
-    #: Clinical variables have mixed units: drop only constant ones (see selection.py's docstring).
+    #: The paper z-scores features, then applies the variance thresholds: on z-scores they drop only
+    #: constant features. Clinical variables have mixed units (see selection.py's docstring) and
+    #: radiomics has unitless ratios (sphericity, elongation, flatness: raw variance about 0.002 in a
+    #: cohort of 2-20 cm tumours), so raw thresholds would drop informative features by their unit.
     clinical_constant_only: bool = True
+    radiomics_constant_only: bool = True
     survival_screen_features: int = 50
     survival_l1_ratio: float = 0.5
     survival_top_k: int = 10
@@ -80,7 +84,14 @@ def _chain(endpoint: str, modality: str, columns: list[str], settings: Selection
     steps = [("columns", ColumnSelector(columns)), ("impute", imputer)]
     if endpoint == "response":
         if modality == "radiomics":
-            steps.append(("variance", VarianceFilter(settings.response_variance)))
+            steps.append(
+                (
+                    "variance",
+                    VarianceFilter(
+                        settings.response_variance, constant_only=settings.radiomics_constant_only
+                    ),
+                )
+            )
         steps.append(("scale", StandardScaler()))
         if modality == "clinical":
             steps.append(("univariate", UnivariateLogisticFilter(settings.response_p_value)))
@@ -96,7 +107,9 @@ def _chain(endpoint: str, modality: str, columns: list[str], settings: Selection
             )
         )
     elif endpoint == "survival":
-        constant_only = modality == "clinical" and settings.clinical_constant_only
+        constant_only = (
+            settings.clinical_constant_only if modality == "clinical" else settings.radiomics_constant_only
+        )
         steps += [
             ("variance", VarianceFilter(settings.survival_variance, constant_only=constant_only)),
             ("scale", StandardScaler()),

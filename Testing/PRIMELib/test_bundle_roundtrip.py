@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
@@ -14,6 +15,7 @@ import pytest
 from model_cohort import bundle_path, cohort, trained
 
 from PRIMELib.bundle import (
+    DEFAULT_BUNDLE,
     MANIFEST,
     MODEL_MEMBERS,
     BundleError,
@@ -208,8 +210,52 @@ def test_values_outside_the_training_range_are_flagged(bundle):
     assert any(feature in w and "extrapolates" in w for w in bundle.score(case).warnings)
 
 
-def test_the_default_model_is_illustrative_until_a_demo_bundle_ships(bundle):
-    assert isinstance(load_default_model(), IllustrativeModel)
-    assert isinstance(resolve_model(None), IllustrativeModel)
-    assert isinstance(resolve_model(bundle_path()), ModelBundle)
+def test_the_default_model_is_the_shipped_demonstration_bundle_loaded_once(bundle):
+    default = load_default_model()
+    assert isinstance(default, ModelBundle) and default.path == DEFAULT_BUNDLE
+    assert load_default_model() is default and resolve_model(None) is default  # loaded and verified once
+    card = default.model_card
+    assert "synthetic" in card["trained_on"].lower() and "prime synth" in card["trained_on"]
+    assert "not for patients" in card["intended_use"] and "not for patients" in card["warning"]
+    other = resolve_model(bundle_path())
+    assert isinstance(other, ModelBundle) and other is not default
     assert resolve_model(bundle) is bundle
+
+
+def test_the_default_bundle_is_reloaded_when_its_file_changes_and_absent_means_illustrative(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    import PRIMELib.bundle
+
+    target = tmp_path / "prime_demo.prime"
+    monkeypatch.setattr(PRIMELib.bundle, "DEFAULT_BUNDLE", target)
+    assert isinstance(load_default_model(), IllustrativeModel)
+    shutil.copyfile(bundle_path(), target)
+    first = load_default_model()
+    assert isinstance(first, ModelBundle) and load_default_model() is first
+    _rewrite(bundle_path(), target, manifest_edit=lambda m: m.update(name="PRIME rebuilt"))
+    stat = target.stat()
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # even on a coarse clock
+    second = load_default_model()
+    assert second is not first and second.name == "PRIME rebuilt" and first.name == "PRIME test model"
+    target.unlink()
+    assert isinstance(load_default_model(), IllustrativeModel)
+
+
+def test_scoring_with_the_shared_default_bundle_changes_nothing_in_it():
+    default = load_default_model()
+    manifest = copy.deepcopy(default.manifest)
+    case = dict(default.manifest["preprocessing"]["reference_values"])
+    first = default.score(case, case_id="x")
+    expected = first.to_dict()
+    # A caller editing its result touches only its own copy.
+    first.warnings.append("edited")
+    first.model_card["name"] = "edited"
+    first.inputs.clear()
+    first.top_response_features[0]["contribution"] = 99.0
+    assert default.manifest == manifest
+    again = load_default_model().score(case, case_id="x")
+    assert again.to_dict() == expected
+    assert isinstance(default.load_warnings, tuple)  # cannot grow in place

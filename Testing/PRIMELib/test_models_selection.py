@@ -144,3 +144,42 @@ def test_column_selector_returns_named_columns_and_missing_ones_as_nan():
     out = selector.transform(frame)
     assert list(out.columns) == ["b", "c"] and out["c"].isna().all()
     assert list(selector.get_feature_names_out()) == ["b", "c"]
+
+
+def test_pipelines_filter_variance_on_z_scores_so_unitless_shape_ratios_survive():
+    """The paper z-scores, then drops low-variance features. A sphericity (0.6-0.9, raw variance about
+    0.002) that decides response and survival must reach the models; a raw 0.01 / 0.1 threshold, still
+    available as an option, would drop it for its unit."""
+    import pandas as pd
+
+    from PRIMELib.models import SelectionSettings
+    from PRIMELib.models.pipelines import model_pipeline, selected_features
+
+    rng = np.random.default_rng(3)
+    n = 150
+    sphericity = rng.uniform(0.6, 0.9, n)
+    frame = pd.DataFrame(
+        {
+            "arterial_original_shape_Sphericity": sphericity,
+            "arterial_original_shape_Maximum3DDiameter": rng.normal(90, 30, n),
+            **{f"venous_original_firstorder_Noise{i}": rng.normal(100, 20, n) for i in range(6)},
+        }
+    )
+    assert frame["arterial_original_shape_Sphericity"].var() < 0.01
+    z = (sphericity - sphericity.mean()) / sphericity.std()
+    response = (2.0 * z + rng.normal(size=n) > 0).astype(int)
+    death = rng.exponential(600 * np.exp(-1.2 * z))
+    survival = make_survival_labels(death <= 1500, np.minimum(death, 1500))
+    columns = {"clinical": [], "radiomics": list(frame.columns)}
+
+    def kept(endpoint, y, settings):
+        algorithm = "gtbr" if endpoint == "response" else "gbsa"
+        pipeline = model_pipeline(
+            endpoint, "radiomics", algorithm, columns, random_state=0, settings=settings
+        )
+        return selected_features(pipeline.fit(frame, y))
+
+    for endpoint, y in (("response", response), ("survival", survival)):
+        assert "arterial_original_shape_Sphericity" in kept(endpoint, y, SelectionSettings())
+        raw = SelectionSettings(radiomics_constant_only=False)
+        assert "arterial_original_shape_Sphericity" not in kept(endpoint, y, raw)

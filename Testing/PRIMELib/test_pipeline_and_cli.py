@@ -9,7 +9,13 @@ import pytest
 from PRIMELib.cli import main
 from PRIMELib.demo import write_demo_case
 from PRIMELib.errors import PRIMECancelled
-from PRIMELib.pipeline import score_case, write_case_outputs
+from PRIMELib.pipeline import (
+    clinical_features,
+    load_clinical_record,
+    resolve_model,
+    score_case,
+    write_case_outputs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +35,21 @@ def test_scoring_from_files_reports_progress_and_derives_clinical_indices(demo_c
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert result.case_id == demo_case.case_id
-    inputs = result.score.inputs
+    derived, _ = clinical_features(load_clinical_record(demo_case.clinical_record))
     # Derived from the demo record: PNI = 38.5 + 5 × 1.30; ALBI = 0.66 log10(16.8) − 0.085 × 38.5;
     # ΔMON = (0.51 − 0.42) / 0.42; log10 AFP = log10(1250).
-    assert inputs["pni"] == pytest.approx(45.0)
-    assert inputs["albi_score"] == pytest.approx(0.66 * 1.2253092817 - 3.2725, abs=1e-9)
-    assert inputs["delta_mon"] == pytest.approx(0.09 / 0.42)
-    assert inputs["log10_afp"] == pytest.approx(3.0969100130)
-    assert result.score.imputed_fields == []
+    assert derived["pni"] == pytest.approx(45.0)
+    assert derived["albi_score"] == pytest.approx(0.66 * 1.2253092817 - 3.2725, abs=1e-9)
+    assert derived["delta_mon"] == pytest.approx(0.09 / 0.42)
+    assert derived["log10_afp"] == pytest.approx(3.0969100130)
+    # The default model scored with exactly those values; only the inputs the record lacks are imputed.
+    model = resolve_model(None)
+    clinical_inputs = model.required_features["clinical"]
+    assert result.score.model_name == model.name
+    assert result.score.imputed_fields == [f for f in clinical_inputs if f not in derived]
+    for feature in clinical_inputs:
+        if feature in derived:
+            assert result.score.inputs[feature] == pytest.approx(derived[feature])
     assert 0.0 < result.score.response_probability < 1.0
 
 
@@ -78,6 +91,10 @@ def test_prime_demo_command_prints_and_writes_the_result(tmp_path, capsys):
     stored = json.loads((tmp_path / "results" / "result.json").read_text())
     assert f"{stored['response_probability']:.3f}" in printed
     assert stored["model_card"]["not_for_clinical_use"] is True
+    # The shipped demonstration bundle scored it, and says what it is.
+    assert stored["model_name"] == resolve_model(None).name
+    assert "not for patients" in stored["model_card"]["intended_use"]
+    assert "for trying the software, not for patients" in " ".join(printed.split())
 
 
 def test_prime_score_with_a_missing_file_exits_2_naming_it(demo_case, tmp_path, capsys):
