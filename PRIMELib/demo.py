@@ -35,6 +35,8 @@ DEMO_CLINICAL_RECORD: dict[str, object] = {
     "ecog": 0,
     "hbv": 1,
     "cirrhosis": 1,
+    "ascites": 0,
+    "encephalopathy": 0,
     "alt": 42.0,
     "ast": 55.0,
     "tbil": 16.8,
