@@ -14,17 +14,26 @@ Columns (names are case-insensitive; paths are relative to the manifest's folder
 other columns      clinical values in canonical units (schema names), used when scoring
 =================  ===============================================================================
 
+Manifests and linked clinical tables are read like cohort files (comma, semicolon, tab or ``|``
+separated, UTF-8 with or without a byte-order mark, or the first sheet of an Excel workbook); clinical
+cells are typed with the schema as a cohort import types them, so "58" is the age 58.
+
 A structural problem (missing file, missing required column, duplicate case ids) stops the batch
 before any work; a problem with one case's inputs is that case's failure, reported with the rest.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from PRIMELib.clinical.cohort import parse_value
+from PRIMELib.clinical.cohort import read_table as read_cells
+from PRIMELib.clinical.schema import CLINICAL_SCHEMA
+from PRIMELib.clinical.validation import is_missing
 from PRIMELib.errors import PRIMEInputError
 
 REQUIRED = ("case_id", "arterial", "venous")
@@ -48,29 +57,73 @@ class CaseInputs:
 
 
 def read_table(path: Path, what: str) -> pd.DataFrame:
-    """A CSV/TSV or Excel table as strings-and-numbers DataFrame, with a clear error if unreadable."""
-    if not path.is_file():
-        raise PRIMEInputError(f"The {what} '{path}' does not exist.", field=what, value=str(path))
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            return pd.read_excel(path)
-        if suffix in (".csv", ".tsv", ".txt"):
-            return pd.read_csv(path, sep=None if suffix != ".csv" else ",", engine="python")
-    except (ValueError, OSError) as error:
-        raise PRIMEInputError(f"The {what} '{path}' could not be read: {error}", field=what) from error
-    raise PRIMEInputError(
-        f"The {what} '{path.name}' is not a table PRIME reads.",
-        field=what,
-        value=str(path),
-        expected="a .csv, .tsv or .xlsx file",
-    )
+    """The cells of a CSV/TSV or Excel table, blank rows left out, with a clear error if unreadable.
+
+    One reader for manifests, linked clinical tables and cohort imports
+    (:func:`PRIMELib.clinical.cohort.read_table`): delimiter sniffing, UTF-8 byte-order mark, Excel.
+    CSV cells come as text; :func:`_clinical` types the clinical ones with the schema.
+    """
+    frame = read_cells(path, what=what, field=what)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        return frame
+    blank = frame.apply(lambda row: all(is_missing(cell) for cell in row), axis=1)
+    return frame.loc[~blank.to_numpy(dtype=bool)]
 
 
 def _cell(value: object) -> object:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if is_missing(value):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def _text(value: object) -> str | None:
+    """A cell as text ("7" for an Excel 7.0), ``None`` when empty."""
+    value = _cell(value)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _clinical(row: dict[str, object]) -> dict[str, object]:
+    """The clinical cells of a row, typed as a cohort import types them ("58" → 58.0).
+
+    A cell that does not parse, or a column that is no schema name, is kept as written: scoring then
+    reports it as that case's failure, as it does any other bad clinical value.
+    """
+    values = {}
+    for name, cell in row.items():
+        if name in NON_CLINICAL or _cell(cell) is None:
+            continue
+        if name not in CLINICAL_SCHEMA:  # checked first: the error's spelling suggestions are slow
+            values[name] = _cell(cell)
+            continue
+        try:
+            values[name] = parse_value(name, _cell(cell))
+        except PRIMEInputError:
+            values[name] = _cell(cell)
+    return values
+
+
+def _label(value: object, case_id: str) -> int | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not number.is_integer():
+        raise PRIMEInputError(
+            f"The label of case '{case_id}' in the manifest is {text!r}.",
+            field="label",
+            value=text,
+            expected="a whole number: the label of the tumour in a multi-label mask",
+            hint="Leave the cell empty for a mask with one label.",
+        )
+    return int(number)
 
 
 def read_manifest(path: str | Path) -> list[CaseInputs]:
@@ -88,7 +141,15 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
             value=list(frame.columns),
             expected="columns case_id, arterial, venous and mask (see `prime batch --help`)",
         )
-    frame["case_id"] = frame["case_id"].astype(str).str.strip()
+    frame["case_id"] = [_text(c) or "" for c in frame["case_id"]]
+    unnamed = [str(position + 2) for position, case_id in frame["case_id"].items() if not case_id]
+    if unnamed:  # rows as a spreadsheet numbers them: the header is row 1
+        raise PRIMEInputError(
+            f"The manifest '{path.name}' has no case_id in row(s) {', '.join(unnamed)}.",
+            field="case_id",
+            expected="a case id in every row",
+            hint="Fill in the case ids, or delete the rows.",
+        )
     duplicated = sorted(set(frame.loc[frame["case_id"].duplicated(), "case_id"]))
     if duplicated:
         raise PRIMEInputError(
@@ -98,16 +159,15 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
         )
     tables: dict[Path, pd.DataFrame] = {}
     cases = []
-    for row in frame.to_dict("records"):
-        row = {k: _cell(v) for k, v in row.items()}
+    for cells in frame.to_dict("records"):
+        row = {k: _cell(v) for k, v in cells.items()}
         paths = {k: _resolve(path.parent, row.get(k)) for k in PATH_COLUMNS}
-        clinical = {k: v for k, v in row.items() if k not in NON_CLINICAL and v is not None}
+        clinical = _clinical(row)
         if row.get("clinical"):
             clinical = {
                 **_clinical_row(_resolve(path.parent, row["clinical"]), row["case_id"], tables),
                 **clinical,
             }
-        label = row.get("label")
         cases.append(
             CaseInputs(
                 case_id=row["case_id"],
@@ -115,9 +175,9 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
                 venous=paths["venous"],
                 arterial_mask=paths["arterial_mask"] or paths["mask"],
                 venous_mask=paths["venous_mask"],
-                label=None if label is None else int(label),
-                segment=None if row.get("segment") is None else str(row["segment"]),
-                centre=None if row.get("centre") is None else str(row["centre"]),
+                label=_label(row.get("label"), row["case_id"]),
+                segment=_text(row.get("segment")),
+                centre=_text(row.get("centre")),
                 clinical=clinical,
             )
         )
@@ -135,14 +195,12 @@ def _clinical_row(table_path: Path, case_id: str, cache: dict[Path, pd.DataFrame
     """The row of ``case_id`` in a linked clinical table (empty if the case is not in it)."""
     if table_path not in cache:
         table = read_table(table_path, "clinical table")
-        table.columns = [str(c).strip() for c in table.columns]
         if "case_id" not in table.columns:
             raise PRIMEInputError(
                 f"The clinical table '{table_path.name}' has no case_id column.", field="clinical table"
             )
-        cache[table_path] = table.set_index(table["case_id"].astype(str).str.strip())
+        cache[table_path] = table.set_index(pd.Index([_text(c) or "" for c in table["case_id"]]))
     table = cache[table_path]
     if case_id not in table.index:
         return {}
-    row = table.loc[case_id].to_dict()
-    return {k: _cell(v) for k, v in row.items() if k not in NON_CLINICAL and _cell(v) is not None}
+    return _clinical(table.loc[case_id].to_dict())

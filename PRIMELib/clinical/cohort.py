@@ -235,10 +235,20 @@ def _unit_factor(variable: ClinicalVariable, unit: str) -> float:
 # Reading the file
 
 
-def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
+def read_table(
+    path: str | Path, sheet: str | int | None = None, *, what: str = "cohort file", field: str = "cohort"
+) -> pd.DataFrame:
+    """The cells of a CSV/TSV or Excel table, as written: CSV cells as text (blank cells ``""``, blank
+    lines kept, so a row's position is its spreadsheet row), Excel cells as the sheet holds them.
+
+    The delimiter (``,`` ``;`` tab ``|``) is sniffed and a UTF-8 byte-order mark dropped. ``what`` and
+    ``field`` name the file in errors ("The cohort file 'x.csv' does not exist."). Used by
+    :func:`read_cohort` and by batch manifests.
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise PRIMEInputError(f"The cohort file '{path}' does not exist.", field="cohort", value=str(path))
+        raise PRIMEInputError(f"The {what} '{path}' does not exist.", field=field, value=str(path))
     try:
         if suffix in _CSV_SUFFIXES:
             text = path.read_text(encoding="utf-8-sig")
@@ -260,22 +270,22 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
             )
     except UnicodeDecodeError as error:
         raise PRIMEInputError(
-            f"The cohort file '{path.name}' is not UTF-8 text.",
-            field="cohort",
+            f"The {what} '{path.name}' is not UTF-8 text.",
+            field=field,
             value=str(path),
             hint="Save it as 'CSV UTF-8' (Excel) or as .xlsx.",
         ) from error
     except ImportError as error:
         raise PRIMEInputError(
-            "Reading Excel files needs the package openpyxl.", field="cohort", hint="pip install openpyxl"
+            "Reading Excel files needs the package openpyxl.", field=field, hint="pip install openpyxl"
         ) from error
     except (ValueError, KeyError, OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise PRIMEInputError(
-            f"The cohort file '{path.name}' cannot be read: {error}", field="cohort", value=str(path)
+            f"The {what} '{path.name}' cannot be read: {error}", field=field, value=str(path)
         ) from error
     raise PRIMEInputError(
-        f"The cohort file '{path.name}' has an unsupported type.",
-        field="cohort",
+        f"The {what} '{path.name}' has an unsupported type.",
+        field=field,
         value=str(path),
         expected="a .csv, .tsv, .txt, .xlsx or .xlsm file",
         hint="Save .xls files as .xlsx.",
@@ -341,6 +351,15 @@ def _parse_cell(variable: ClinicalVariable, rule: ColumnRule, raw: object) -> ob
     if rule.factor != 1.0 and isinstance(raw, int | float) and not isinstance(raw, bool):
         raw = raw * rule.factor
     return raw
+
+
+def parse_value(name: str, cell: object) -> object:
+    """A cell of the schema variable ``name``, typed as :func:`read_cohort` types an unmapped column
+    ("58" → 58.0, "1" → 1 for a code, "TACE" stays text); ``None`` when empty. Not validated.
+
+    Raises :class:`PRIMEInputError` for an unknown name or a cell that is not a number where one is due.
+    """
+    return _parse_cell(CLINICAL_SCHEMA.get_variable(name), ColumnRule(name, name), cell)
 
 
 @dataclass(frozen=True)
@@ -419,7 +438,7 @@ def read_cohort(
         mapping = ColumnMapping.load(mapping)
     elif not isinstance(mapping, ColumnMapping):
         mapping = ColumnMapping.from_dict(mapping)
-    frame = _read_table(path, sheet if sheet is not None else mapping.sheet)
+    frame = read_table(path, sheet if sheet is not None else mapping.sheet)
     problems: list[InputProblem] = []
     plan = _plan_columns(frame, mapping, problems)
     rows: dict[int, dict[str, object]] = {}
