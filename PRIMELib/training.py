@@ -54,6 +54,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingData",
     "TrainingResult",
+    "case_id_salt",
     "hash_case_ids",
     "load_training_data",
     "read_cohort_tables",
@@ -582,7 +583,7 @@ def train_prime(
         typical_ranges=ranges,
         clinical_medians=_clinical_medians(prime_r, prime_s, used),
         input_columns=[str(c) for c in data.features.columns],
-        cohort=_cohort_summary(data, split, columns),
+        cohort=_cohort_summary(data, split, columns, config.random_state),
         seconds=time.perf_counter() - started,
     )
 
@@ -719,17 +720,32 @@ def hash_case_ids(case_ids: Sequence[object], salt: str) -> list[str]:
     return sorted(hashlib.sha256(f"{salt}:{case}".encode()).hexdigest()[:16] for case in case_ids)
 
 
-def _cohort_summary(data: TrainingData, split: dict[str, pd.Index], columns: dict[str, list[str]]) -> dict:
-    """Counts (no patient-level data): sizes, responders, deaths, follow-up, centres, features; and
-    each set's salted case-id digests (:func:`hash_case_ids`), which name no case."""
-    import secrets
+def case_id_salt(case_ids: Sequence[object], random_state: int) -> str:
+    """The salt of :func:`hash_case_ids` for a training: 16 hex digits of SHA-256 over the seed and the
+    sorted case ids, so the same data and seed give the same cohort summary (and digests) in the
+    manifest.
 
+    It is stored beside the digests, so a random salt would protect no better against guessed ids; the
+    ids enter only through a one-way digest of the whole set.
+    """
+    import hashlib
+
+    text = json.dumps([str(random_state), sorted(str(case) for case in case_ids)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cohort_summary(
+    data: TrainingData, split: dict[str, pd.Index], columns: dict[str, list[str]], random_state: int
+) -> dict:
+    """Counts (no patient-level data): sizes, responders, deaths, follow-up, centres, features; and
+    each set's salted case-id digests (:func:`hash_case_ids`, salt :func:`case_id_salt`), which name no
+    case."""
     out: dict[str, object] = {
         "n_cases": len(data.features),
         "n_clinical_features": len(columns["clinical"]),
         "n_radiomics_features": len(columns["radiomics"]),
         "ignored_columns": list(data.ignored_columns),
-        "case_id_salt": secrets.token_hex(8),
+        "case_id_salt": case_id_salt(data.features.index, random_state),
     }
     for name, ids in split.items():
         if not len(ids):

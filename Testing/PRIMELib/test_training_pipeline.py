@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -15,6 +16,8 @@ from PRIMELib.models import SelectionSettings, selected_features
 from PRIMELib.training import (
     TrainingConfig,
     TrainingData,
+    case_id_salt,
+    hash_case_ids,
     load_training_data,
     read_feature_table,
     split_cohort,
@@ -128,11 +131,25 @@ def test_same_seed_same_models_and_progress_can_cancel():
     )
     assert np.array_equal(first.prime_s.predict(data.features), again.prime_s.predict(data.features))
     assert first.summary.drop(columns=["seconds"]).equals(again.summary.drop(columns=["seconds"]))
+    # The manifest's cohort summary, case-id salt and digests included, is reproducible too.
+    assert json.dumps(first.cohort, sort_keys=True) == json.dumps(again.cohort, sort_keys=True)
+    assert first.cohort["case_id_salt"] == case_id_salt(data.features.index, config.random_state)
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert any("Grid search" in m and "radiomics" in m for _, m in seen)
     with pytest.raises(PRIMECancelled, match="Grid search 1/"):
         train_prime(data, config, progress=lambda f, m: False)
+
+
+def test_case_id_salt_depends_on_the_set_of_ids_and_the_seed_only():
+    ids = ["P002", "P000", "P001"]
+    expected = hashlib.sha256(json.dumps(["2025", ["P000", "P001", "P002"]]).encode()).hexdigest()[:16]
+    assert case_id_salt(ids, 2025) == expected
+    assert case_id_salt(pd.Index(ids[::-1]), 2025) == expected  # order does not matter
+    assert case_id_salt(ids, 2026) != expected
+    assert case_id_salt(ids[:2], 2025) != expected
+    digests = hash_case_ids(ids, expected)
+    assert digests == sorted(hashlib.sha256(f"{expected}:{c}".encode()).hexdigest()[:16] for c in ids)
 
 
 def test_prime_train_writes_a_bundle_and_summary_and_scores_features(tmp_path, capsys):
