@@ -204,6 +204,13 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._cancelScoring()
         self.removeObservers()
 
+    def onReload(self) -> None:
+        """Slicer's Reload re-reads this file only: re-read PRIMEPanel/ first, so edits there count too."""
+        from PRIMEPanel.reloading import reloadPackage
+
+        logging.info("Reloaded %s", ", ".join(reloadPackage()))
+        ScriptedLoadableModuleWidget.onReload(self)
+
     def enter(self) -> None:
         self.initializeParameterNode()
 

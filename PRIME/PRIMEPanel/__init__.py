@@ -11,6 +11,7 @@
   which inherits them (no Qt).
 - :mod:`.widgets`: the two Qt pieces the panel builds in code — the clinical form's editors and the
   scoring ``QProcess`` — kept thin; their rules live in the modules above.
+- :mod:`.reloading`: the module's *Reload* also reloads these files, each after the ones it imports.
 
 Submodules are imported where used, so importing this package costs nothing.
 """
