@@ -81,6 +81,18 @@ def volumeNodeFromImage(image, name, className="vtkMRMLScalarVolumeNode"):
     return node
 
 
+def requireBothPhases(parameterNode) -> None:
+    """Raise PRIMEInputError naming the phase when the arterial or venous volume is not chosen."""
+    from PRIMELib.errors import PRIMEInputError
+
+    for node, name in (
+        (parameterNode.arterialVolume, "arterial volume"),
+        (parameterNode.venousVolume, "venous volume"),
+    ):
+        if node is None:
+            raise PRIMEInputError(f"No {name} is selected.", field=name, hint=f"Choose the {name}.")
+
+
 def segmentExists(segmentationNode, segmentID) -> bool:
     return bool(segmentationNode and segmentID) and (
         segmentationNode.GetSegmentation().GetSegment(segmentID) is not None

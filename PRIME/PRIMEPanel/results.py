@@ -39,12 +39,7 @@ class ScoringResultsLogic:
         from PRIMELib.errors import PRIMEInputError
 
         parameters = parameterNode
-        for node, name in (
-            (parameters.arterialVolume, "arterial volume"),
-            (parameters.venousVolume, "venous volume"),
-        ):
-            if node is None:
-                raise PRIMEInputError(f"No {name} is selected.", field=name, hint=f"Choose the {name}.")
+        nodes.requireBothPhases(parameters)
         if parameters.segmentation is None:
             raise PRIMEInputError("No tumour segmentation is selected.", field="segmentation")
         folder = os.fspath(folder)

@@ -129,12 +129,7 @@ class TumourRoiLogic:
         from PRIMELib.segmentation import carry_roi_to_venous
 
         parameters = parameterNode
-        for node, name in (
-            (parameters.arterialVolume, "arterial volume"),
-            (parameters.venousVolume, "venous volume"),
-        ):
-            if node is None:
-                raise PRIMEInputError(f"No {name} is selected.", field=name, hint=f"Choose the {name}.")
+        nodes.requireBothPhases(parameters)
         segmentationNode = parameters.segmentation
         if not nodes.segmentExists(segmentationNode, parameters.segmentID):
             raise PRIMEInputError(

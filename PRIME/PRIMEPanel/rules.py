@@ -58,13 +58,9 @@ def venousSegmentIdForScoring(parameterNode) -> str:
     return "" if parameterNode.sameRoiForBothPhases else parameterNode.venousSegmentID
 
 
-def scoreButtonState(parameterNode, running: bool = False) -> ButtonState:
-    """Score is enabled once both phases and the tumour ROI (and the venous ROI, when it is separate)
-    are chosen; the tooltip says what is missing. While scoring runs the button is Cancel, enabled."""
-    if running:
-        return ButtonState(True, _("Stop scoring (kills the scoring process)."))
-    if parameterNode is None:
-        return ButtonState(False, _("No parameter node."))
+def missingInputs(parameterNode) -> list[str]:
+    """What scoring and carrying the ROI both need and the parameter node lacks: the two phases and
+    the tumour segment."""
     missing = []
     if not parameterNode.arterialVolume:
         missing.append(_("arterial volume"))
@@ -72,8 +68,21 @@ def scoreButtonState(parameterNode, running: bool = False) -> ButtonState:
         missing.append(_("venous volume"))
     if not segmentExists(parameterNode.segmentation, parameterNode.segmentID):
         missing.append(_("tumour segment"))
-    elif not parameterNode.sameRoiForBothPhases and not segmentExists(
-        parameterNode.segmentation, parameterNode.venousSegmentID
+    return missing
+
+
+def scoreButtonState(parameterNode, running: bool = False) -> ButtonState:
+    """Score is enabled once both phases and the tumour ROI (and the venous ROI, when it is separate)
+    are chosen; the tooltip says what is missing. While scoring runs the button is Cancel, enabled."""
+    if running:
+        return ButtonState(True, _("Stop scoring (kills the scoring process)."))
+    if parameterNode is None:
+        return ButtonState(False, _("No parameter node."))
+    missing = missingInputs(parameterNode)
+    if (
+        segmentExists(parameterNode.segmentation, parameterNode.segmentID)
+        and not parameterNode.sameRoiForBothPhases
+        and not segmentExists(parameterNode.segmentation, parameterNode.venousSegmentID)
     ):
         missing.append(_("venous ROI (press Carry ROI to venous, or tick Same ROI for both phases)"))
     if missing:
@@ -225,13 +234,7 @@ def carryRoiButtonState(parameterNode) -> ButtonState:
         return ButtonState(
             False, _("The tumour segment serves both phases. Untick 'Same ROI for both phases' to carry it.")
         )
-    missing = []
-    if not parameterNode.arterialVolume:
-        missing.append(_("arterial volume"))
-    if not parameterNode.venousVolume:
-        missing.append(_("venous volume"))
-    if not segmentExists(parameterNode.segmentation, parameterNode.segmentID):
-        missing.append(_("tumour segment"))
+    missing = missingInputs(parameterNode)
     if missing:
         return ButtonState(False, _("Choose: ") + ", ".join(missing))
     how = (

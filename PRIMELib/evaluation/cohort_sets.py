@@ -92,6 +92,18 @@ def load_evaluation_cohort(
     return as_evaluation_cohort(frame)
 
 
+def _no_set_column(column: str, columns) -> PRIMEInputError:
+    """The error for a set column the cohort lacks, listing its non-radiomics columns."""
+    shown = [str(c) for c in columns if not str(c).startswith(("arterial_", "venous_", "diagnostics_"))]
+    return PRIMEInputError(
+        f"The cohort has no set column {column!r}.",
+        field="set column",
+        value=column,
+        expected="one of its columns: " + ", ".join(shown[:30]),
+        hint="Name the column that says each case's set (e.g. train/test/external or the centre).",
+    )
+
+
 def _check_set_column(column: str, tables: Sequence[str | Path]) -> None:
     """Refuse a set column no table has, before reading (a misspelt name would otherwise surface as the
     clinical schema refusing the real column as unknown)."""
@@ -104,14 +116,7 @@ def _check_set_column(column: str, tables: Sequence[str | Path]) -> None:
         except (OSError, ValueError):
             return  # the reader reports an unreadable file
     if column not in headers:
-        shown = [c for c in headers if not c.startswith(("arterial_", "venous_", "diagnostics_"))]
-        raise PRIMEInputError(
-            f"The cohort has no set column {column!r}.",
-            field="set column",
-            value=column,
-            expected="one of its columns: " + ", ".join(shown[:30]),
-            hint="Name the column that says each case's set (e.g. train/test/external or the centre).",
-        )
+        raise _no_set_column(column, headers)
 
 
 def as_evaluation_cohort(
@@ -231,14 +236,7 @@ def resolve_sets(
 def _by_column(cohort: EvaluationCohort, column: str) -> tuple[dict[str, pd.Index], str]:
     table = cohort.table
     if column not in table.columns:
-        shown = [str(c) for c in table.columns if not str(c).startswith(("arterial_", "venous_"))]
-        raise PRIMEInputError(
-            f"The cohort has no set column {column!r}.",
-            field="set column",
-            value=column,
-            expected="one of its columns: " + ", ".join(shown[:30]),
-            hint="Name the column that says each case's set (e.g. train/test/external or the centre).",
-        )
+        raise _no_set_column(column, table.columns)
     labels = table[column].reindex(cohort.case_ids)
     absent = labels.index[labels.isna()]
     if len(absent):
