@@ -226,14 +226,13 @@ def read_cohort_tables(
     a set column) that are kept as text instead of being refused as unknown."""
     from dataclasses import replace
 
-    from PRIMELib.clinical.cohort import ColumnMapping, read_cohort
+    from PRIMELib.clinical.cohort import ColumnMapping, read_cohort, read_table
 
     clinical = Path(clinical)
     column_mapping = ColumnMapping.load(mapping) if mapping else ColumnMapping()
-    raw = (
-        pd.read_csv(clinical, dtype=str, keep_default_na=False) if clinical.suffix.lower() == ".csv" else None
-    )
-    kept = [c for c in dict.fromkeys(keep_columns) if raw is not None and c in raw.columns]
+    # The same reader read_cohort uses (delimiter, BOM, Excel), so row positions line up below.
+    raw = read_table(clinical, column_mapping.sheet, what="clinical table", field="clinical")
+    kept = [c for c in dict.fromkeys(keep_columns) if c in raw.columns]
     if kept:
         column_mapping = replace(column_mapping, ignore=(*column_mapping.ignore, *kept))
     cohort = read_cohort(clinical, column_mapping).table

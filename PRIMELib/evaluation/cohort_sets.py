@@ -107,14 +107,15 @@ def _no_set_column(column: str, columns) -> PRIMEInputError:
 def _check_set_column(column: str, tables: Sequence[str | Path]) -> None:
     """Refuse a set column no table has, before reading (a misspelt name would otherwise surface as the
     clinical schema refusing the real column as unknown)."""
+    from PRIMELib.clinical.cohort import read_table
+
     headers: list[str] = []
     for table in tables:
-        if Path(table).suffix.lower() != ".csv":
-            return  # Excel: read_cohort_tables reports it
         try:
-            headers += [str(c) for c in pd.read_csv(table, nrows=0).columns]
-        except (OSError, ValueError):
-            return  # the reader reports an unreadable file
+            # The clinical reader's delimiter sniffing and Excel support; feature tables are plain CSV.
+            headers += [str(c) for c in read_table(table, what="table", field="set column").columns]
+        except PRIMEInputError:
+            return  # the table's own reader reports an unreadable or Parquet file
     if column not in headers:
         raise _no_set_column(column, headers)
 

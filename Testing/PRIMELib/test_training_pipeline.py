@@ -84,6 +84,12 @@ def test_clinical_table_and_pyradiomics_csvs_load_and_join_by_case(tmp_path):
     assert set(data.features.columns) >= {"age", "pni", "arterial_original_shape_Maximum3DDiameter"}
     assert list(data.centre.unique()) == ["A", "B"]
     assert data.features.loc["P004", "age"] == pytest.approx(frame.loc["P004", "age"], abs=1e-6)
+    # A semicolon-delimited clinical table (European Excel's CSV) keeps its centre column too.
+    clinical.to_csv(tmp_path / "clinical_semicolon.csv", index=False, sep=";")
+    semicolon = load_training_data(
+        tmp_path / "clinical_semicolon.csv", arterial_features=tmp_path / "arterial.csv"
+    )
+    pd.testing.assert_series_equal(semicolon.centre, data.centre)
     arterial.iloc[:-1].to_csv(tmp_path / "short.csv", index=False)
     with pytest.raises(PRIMEInputError, match="have no radiomics row: P029"):
         load_training_data(tmp_path / "clinical.csv", arterial_features=tmp_path / "short.csv")
