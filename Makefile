@@ -2,6 +2,9 @@
 #   make demo   set up .venv, then run the main job on the generated demo case
 #   make test   set up .venv (with the Slicer-side test packages), then ruff and the whole test suite
 # Both start from nothing but Python 3.11+ and pip, and set up only once (stamp files).
+# Both install the versions recorded in requirements/constraints.txt, the ones the tests passed with
+# (`make lock` refreshes it on purpose); pyproject.toml keeps ranges, so PRIMELib still installs beside
+# Slicer's own packages.
 
 # The first Python >= 3.11 that really runs (a version-manager shim may exist without its Python).
 PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
@@ -9,8 +12,11 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+CONSTRAINTS := requirements/constraints.txt
+# Every extra `make test` needs; the lock covers them all (medsam's torch is installed by hand, see README).
+TEST_EXTRAS := dev,slicer-test,cluster,parquet
 
-.PHONY: demo demo-model test lint format bench clean
+.PHONY: demo demo-model test lint lock format bench clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "PRIME needs Python 3.11 or newer (python3.11, python3.12 or python3 on PATH)"; exit 1; }
@@ -18,13 +24,13 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade "pip>=24"
 
 # The library and its runtime dependencies (PyRadiomics included; see README, "Installing").
-$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e .
+$(VENV)/.installed-base: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install --quiet --constraint $(CONSTRAINTS) -e .
 	@touch $@
 
 # Plus linting, pytest, hypothesis, the Slicer-side harnesses (slicer-core, PySide6) and Dask.
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e ".[dev,slicer-test,cluster]"
+$(VENV)/.installed-test: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install --quiet --constraint $(CONSTRAINTS) -e ".[$(TEST_EXTRAS)]"
 	@touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base
@@ -55,6 +61,24 @@ built by make demo-model: prime synth $(DEMO_SYNTH); prime batch $(DEMO_BATCH); 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/deptry . PRIME $(wildcard Testing/*/)
+
+# Refresh the constraints on purpose: resolve pyproject.toml's ranges afresh in a throwaway venv and
+# record what it installed. Then run `make clean test` before committing the new file.
+LOCK_VENV := build/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade "pip>=24"
+	$(LOCK_VENV)/bin/python -m pip --disable-pip-version-check install --quiet -e ".[$(TEST_EXTRAS)]"
+	@mkdir -p $(dir $(CONSTRAINTS))
+	{ echo "# The versions make demo and make test install: resolved from pyproject.toml's ranges by"; \
+	  echo "# \`make lock\` on Python $$($(LOCK_VENV)/bin/python -c 'import platform; print(platform.python_version())')" \
+	       "and passed by make test. A constraints file: it fixes versions, it installs nothing."; \
+	  $(LOCK_VENV)/bin/python -m pip --disable-pip-version-check freeze --exclude-editable; \
+	} > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+	rm -rf $(LOCK_VENV)
 
 test: lint
 	QT_QPA_PLATFORM=offscreen PRIME_REQUIRE_SLICER_CORE=1 $(BIN)/python -m pytest

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -25,6 +24,13 @@ app = typer.Typer(
 )
 console = Console()
 error_console = Console(stderr=True)
+
+# typer before 0.29 raises click's exceptions; 0.29 and later those of its own bundled copy of click, and
+# it no longer installs click. Take the classes from wherever typer's BadParameter comes from, so the
+# command needs no click of its own and catches what the installed typer really raises.
+_click_exceptions = sys.modules[typer.BadParameter.__module__]
+_USAGE_ERROR = _click_exceptions.ClickException
+_ABORT = tuple({typer.Abort, getattr(_click_exceptions, "Abort", typer.Abort)})
 
 
 def _progress_printer():
@@ -587,9 +593,9 @@ def main(argv: list[str] | None = None) -> int:
     except PRIMEError as error:
         error_console.print(f"[bold red]Error:[/bold red] {error}")
         return 2
-    except click.exceptions.Abort:
+    except _ABORT:
         code = 130
-    except click.ClickException as error:  # usage errors
+    except _USAGE_ERROR as error:  # usage errors
         error.show()
         return error.exit_code
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import SimpleITK as sitk
 
 from PRIMELib.errors import PRIMEInputError
@@ -48,13 +48,16 @@ def to_jsonable(value: object) -> object:
     """``value`` as plain JSON data: numpy scalars and arrays as Python numbers and lists, tuples as
     lists, dict keys as strings, NaN and infinities as None, a pandas Series as a dict and a DataFrame
     as a list of row records (a named or non-default index becomes a column)."""
+    # pandas only if something already imported it: this module also serves Slicer's Python, which has
+    # no pandas until the user installs PRIME's packages, and no value can be a DataFrame before then.
+    pd = sys.modules.get("pandas")
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, pd.DataFrame):
+    if pd is not None and isinstance(value, pd.DataFrame):
         if not isinstance(value.index, pd.RangeIndex):
             value = value.reset_index()
         return to_jsonable(value.to_dict(orient="records"))
-    if isinstance(value, pd.Series):
+    if pd is not None and isinstance(value, pd.Series):
         return to_jsonable(value.to_dict())
     if isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
@@ -62,7 +65,9 @@ def to_jsonable(value: object) -> object:
         return [to_jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if value is pd.NA or value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)):
+    if pd is not None and (value is pd.NA or value is pd.NaT):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 

@@ -12,7 +12,6 @@ Canonical units and codings: ``docs/CLINICAL.md`` and :data:`CLINICAL_SCHEMA`.
 
 from __future__ import annotations
 
-from PRIMELib.clinical.cohort import CohortImport, ColumnMapping, ColumnRule, read_cohort
 from PRIMELib.clinical.derived import (
     MRECIST,
     ChildPugh,
@@ -31,7 +30,6 @@ from PRIMELib.clinical.derived import (
     relative_change,
     sii,
 )
-from PRIMELib.clinical.imputation import ImputedCase, MedianImputer
 from PRIMELib.clinical.record import derive_indices, prepare_record
 from PRIMELib.clinical.schema import (
     CLINICAL_SCHEMA,
@@ -51,6 +49,27 @@ from PRIMELib.clinical.validation import (
     validate_record,
     validate_value,
 )
+
+# Cohort import and imputation need pandas; the rest (schema, validation, derived indices) only numpy,
+# which Slicer ships. Those two are loaded on first use, so that the Slicer panel's clinical form works
+# before the user has agreed to install PRIME's packages.
+_NEEDS_PANDAS = {
+    "CohortImport": "cohort",
+    "ColumnMapping": "cohort",
+    "ColumnRule": "cohort",
+    "read_cohort": "cohort",
+    "ImputedCase": "imputation",
+    "MedianImputer": "imputation",
+}
+
+
+def __getattr__(name: str):
+    if name in _NEEDS_PANDAS:
+        import importlib
+
+        return getattr(importlib.import_module(f"PRIMELib.clinical.{_NEEDS_PANDAS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CLINICAL_SCHEMA",

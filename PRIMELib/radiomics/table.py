@@ -68,12 +68,27 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
+def _require_parquet(path: Path) -> None:
+    """Parquet needs pyarrow, an optional extra (it is 170 MB, and CSV serves most users)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise PRIMEInputError(
+            f"Cannot read or write '{path.name}': Parquet tables need the optional package pyarrow.",
+            field="table",
+            value=str(path),
+            expected="pyarrow installed, or a .csv file name",
+            hint="Install it with: pip install 'PRIMELib[parquet]' (or name the table .csv).",
+        ) from None
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` as CSV or Parquet (by suffix), atomically."""
     path = Path(path)
     if _suffix(path) == ".csv":
         # repr-exact floats: a value read back is the value written.
         return write_atomically(path, lambda tmp: table.to_csv(tmp, index=False, float_format=None))
+    _require_parquet(path)
     return write_atomically(path, lambda tmp: table.to_parquet(tmp, index=False))
 
 
@@ -84,6 +99,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         # Round-trip float parsing: pandas ≥ 3 does it by default (and deprecates asking for it).
         exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
         return pd.read_csv(path, **exact)
+    _require_parquet(path)
     return pd.read_parquet(path)
 
 

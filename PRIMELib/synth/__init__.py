@@ -7,8 +7,24 @@ arterial and portal-venous CT phantom with its tumour mask (:mod:`PRIMELib.synth
 
 from __future__ import annotations
 
-from PRIMELib.synth.cohort import SyntheticCohort, draw_cohort, generate_cohort
-from PRIMELib.synth.patients import true_survival
 from PRIMELib.synth.phantom import make_phantom
+
+# The cohort and its outcomes need pandas; the phantom (the demo case's images) only numpy and SimpleITK,
+# which Slicer ships, so it works in Slicer before PRIME's packages are installed. Loaded on first use.
+_LAZY = {
+    "SyntheticCohort": "cohort",
+    "draw_cohort": "cohort",
+    "generate_cohort": "cohort",
+    "true_survival": "patients",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"PRIMELib.synth.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["SyntheticCohort", "draw_cohort", "generate_cohort", "make_phantom", "true_survival"]

@@ -49,6 +49,19 @@ def test_a_failed_write_leaves_the_previous_table_untouched(tmp_path, two_cases)
     assert [p.name for p in tmp_path.iterdir()] == ["features.parquet"]
 
 
+def test_parquet_without_pyarrow_is_a_named_error_and_writes_nothing(tmp_path, two_cases, monkeypatch):
+    """pyarrow is the optional `parquet` extra: without it a .parquet table is refused, naming the
+    package and what to do, and no file appears."""
+    monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # import pyarrow now fails
+    for action in (
+        lambda: write_table(features_table(two_cases), tmp_path / "features.parquet"),
+        lambda: read_table(tmp_path / "features.parquet"),
+    ):
+        with pytest.raises(PRIMEInputError, match=r"pyarrow.*PRIMELib\[parquet\]"):
+            action()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_suffix_and_duplicate_cases_are_errors(tmp_path, two_cases):
     with pytest.raises(PRIMEInputError, match=r"\.csv or \.parquet"):
         write_case_tables(two_cases, tmp_path / "features.xlsx")

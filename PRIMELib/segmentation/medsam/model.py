@@ -36,8 +36,10 @@ def require_torch():
 
         raise PRIMEEngineUnavailable(
             "The MedSAM engine needs PyTorch, which is not installed "
-            f"({TORCH_IMPORT_ERROR}). Install it with `pip install 'PRIMELib[medsam]'` (in 3D Slicer: the "
-            "PyTorch extension). The classical engine works without it."
+            f"({TORCH_IMPORT_ERROR}). Install the CPU build first, `pip install torch --index-url "
+            "https://download.pytorch.org/whl/cpu`, then `pip install 'PRIMELib[medsam]'` (a plain "
+            "`pip install torch` on Linux takes the multi-GB CUDA build; in 3D Slicer: the PyTorch "
+            "extension). The classical engine works without it."
         )
     return torch
 
