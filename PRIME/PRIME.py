@@ -1,31 +1,62 @@
-"""PRIME: the 3D Slicer module. It only moves data between MRML nodes, the panel and PRIMELib."""
+"""PRIME: the 3D Slicer module. It only moves data between MRML nodes, the panel and PRIMELib.
 
-import json
-import logging
-import os
+Supported: 3D Slicer 5.10 and newer (Python 3.12). On an older Slicer the module stops loading at once
+with one message saying so, before anything else runs: this file and PRIMELib use Python 3.11+.
+"""
+
 import sys
-from typing import Annotated
 
-import qt
-import slicer
-import vtk
-from slicer import (
+MINIMUM_SLICER_VERSION = (5, 10)
+MINIMUM_PYTHON_VERSION = (3, 11)
+
+
+def _unsupportedReason():
+    """Why this Slicer cannot run PRIME, or None. Written for any Python 3 (no newer syntax here)."""
+    import slicer
+
+    app = getattr(slicer, "app", None)
+    if app is not None and hasattr(app, "majorVersion"):
+        version = (int(app.majorVersion), int(app.minorVersion))
+        if version < MINIMUM_SLICER_VERSION:
+            return f"this is Slicer {version[0]}.{version[1]}"
+    if tuple(sys.version_info[:2]) < MINIMUM_PYTHON_VERSION:
+        return f"this Slicer's Python is {sys.version_info[0]}.{sys.version_info[1]}"
+    return None
+
+
+_UNSUPPORTED = _unsupportedReason()
+if _UNSUPPORTED:
+    raise ImportError(
+        f"PRIME needs 3D Slicer {MINIMUM_SLICER_VERSION[0]}.{MINIMUM_SLICER_VERSION[1]} or newer "
+        f"(Python 3.12); {_UNSUPPORTED}. Install a current Slicer to use PRIME."
+    )
+
+import contextlib  # noqa: E402 (after the version check)
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+import qt  # noqa: E402
+import slicer  # noqa: E402
+import vtk  # noqa: E402
+from slicer import (  # noqa: E402
     vtkMRMLMarkupsNode,
     vtkMRMLPlotChartNode,
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
     vtkMRMLTableNode,
 )
-from slicer.i18n import tr as _
-from slicer.i18n import translate
-from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
-from slicer.ScriptedLoadableModule import (
+from slicer.i18n import tr as _  # noqa: E402
+from slicer.i18n import translate  # noqa: E402
+from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper  # noqa: E402
+from slicer.ScriptedLoadableModule import (  # noqa: E402
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
     ScriptedLoadableModuleTest,
     ScriptedLoadableModuleWidget,
 )
-from slicer.util import VTKObservationMixin
+from slicer.util import VTKObservationMixin  # noqa: E402
 
 
 def _makeLibrariesImportable() -> None:
@@ -61,7 +92,7 @@ class PRIME(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("PRIME")
-        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Radiomics")]
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Quantification")]
         self.parent.dependencies = ["Segmentations"]
         self.parent.contributors = ["The PRIME developers"]
         self.parent.helpText = _(
@@ -99,7 +130,9 @@ class PRIMEParameterNode:
     venousSegmentID - otherwise, the separate venous ROI in the same segmentation (Carry ROI to venous).
     registerVenous - carry the ROI after a rigid registration of venous to arterial.
     clinicalRecordJson - the clinical values, as a JSON object in canonical units.
-    modelPath - the model bundle (.prime); empty: the shipped default model.
+    modelPath - the model bundle (.prime); empty: the shipped default model. Kept as text and synchronised
+        with the path box by hand: Slicer's parameterNodeWrapper binds a ctkPathLineEdit only to pathlib
+        types, whose empty value reads back as ".".
     featureTable - where the extracted radiomics are written.
     resultJson - the last scoring result, as JSON (empty before scoring).
     responseProbability, riskScore, riskGroup, quadrant - the last result's headline values.
@@ -165,6 +198,7 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndImportEvent, self.onSceneEndImport)
 
         self.ui.segmentSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._onSegmentChanged)
         self.ui.segmentSelector.connect("currentSegmentChanged(QString)", self._onSegmentChanged)
@@ -199,9 +233,15 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             combo.model().item(index).setEnabled(choice.enabled)
         combo.connect("currentIndexChanged(int)", self._onRoiEngineChanged)
         self.ui.roiPromptSelector.connect("currentNodeChanged(vtkMRMLNode*)", self._onRoiPromptChanged)
+        self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self._onModelPathChanged)
 
     def cleanup(self) -> None:
+        """The module is unloaded (Slicer exits, or Reload): stop scoring, unbind the GUI from the
+        parameter node and remove every observer."""
         self._cancelScoring()
+        self._disconnectParameterNode()
+        self._parameterNode = None
+        self._observeRoiNode(None)
         self.removeObservers()
 
     def onReload(self) -> None:
@@ -215,16 +255,28 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def exit(self) -> None:
-        self.ui.segmentEditorWidget.setActiveEffect(None)  # no painting once the panel is left
-        if self._parameterNode:
+        """The panel is left: no painting, no GUI binding, no observers (enter() restores them)."""
+        self.ui.segmentEditorWidget.setActiveEffect(None)
+        self._disconnectParameterNode()
+        self._observeRoiNode(None)
+
+    def _disconnectParameterNode(self) -> None:
+        if self._parameterNode and self._parameterNodeGuiTag is not None:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGuiState)
+        self._parameterNodeGuiTag = None
 
     def onSceneStartClose(self, caller, event) -> None:
         self._cancelScoring()
         self.setParameterNode(None)
         self.logic.roiUndo.clear()
+
+    def onSceneEndImport(self, caller, event) -> None:
+        """A scene was loaded: bind the panel again now that the import is over. During the import the
+        parameter node changed, but Slicer's node selectors list no node until the import ends."""
+        if self.parent.isEntered:
+            self.setParameterNode(None)
+            self.initializeParameterNode()
 
     def onSceneEndClose(self, caller, event) -> None:
         self.ui.segmentEditorWidget.setMRMLSegmentEditorNode(self.logic.getSegmentEditorNode())
@@ -239,9 +291,7 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 self._parameterNode.arterialVolume = firstVolume
 
     def setParameterNode(self, inputParameterNode: PRIMEParameterNode | None) -> None:
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateGuiState)
+        self._disconnectParameterNode()
         self._parameterNode = inputParameterNode
         self._clinicalRecordShown = None
         if self._parameterNode:
@@ -257,6 +307,10 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def _onRoiPromptChanged(self, node) -> None:
         if self._parameterNode:
             self._parameterNode.roiNode = node
+
+    def _onModelPathChanged(self, path) -> None:
+        if self._parameterNode and self._parameterNode.modelPath != path:
+            self._parameterNode.modelPath = path
 
     def _onRoiEngineChanged(self, index) -> None:
         if self._parameterNode and index >= 0:
@@ -297,6 +351,10 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             )
             record, _errors = clinical_form.clinicalRecordFromTexts(self._clinicalForm.texts())
             self.ui.derivedIndicesLabel.text = clinical_form.derivedIndicesText(record)
+        if self.ui.modelPathLineEdit.currentPath != parameters.modelPath:
+            wasBlocked = self.ui.modelPathLineEdit.blockSignals(True)
+            self.ui.modelPathLineEdit.currentPath = parameters.modelPath
+            self.ui.modelPathLineEdit.blockSignals(wasBlocked)
         if parameters.modelPath != self._modelCardFor:
             self._modelCardFor = parameters.modelPath
             try:
@@ -341,13 +399,24 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if editor.sourceVolumeNode() != parameters.arterialVolume:
             editor.setSourceVolumeNode(parameters.arterialVolume)
 
+    @contextlib.contextmanager
+    def _action(self, errorMessage: str):
+        """A button's action: an error is shown to the user (``tryWithErrorDisplay``, which then
+        re-raises it), and the panel's state is brought up to date whatever happened, so a failed
+        action never leaves a button stuck (e.g. Score reading Cancel)."""
+        try:
+            with slicer.util.tryWithErrorDisplay(errorMessage, waitCursor=True):
+                yield
+        finally:
+            self._updateGuiState()
+
     def _showRoiProgress(self, fraction: float, message: str) -> None:
         self.ui.roiStatusLabel.text = f"{message} ({fraction:.0%})"
         slicer.app.processEvents()
 
     def onCreateRoiButton(self) -> None:
         parameters = self._parameterNode
-        with slicer.util.tryWithErrorDisplay(_("Failed to create the initial ROI."), waitCursor=True):
+        with self._action(_("Failed to create the initial ROI.")):
             self.ui.segmentEditorWidget.setActiveEffect(None)
             segmentationNode, segmentID, result = self.logic.createInitialRoi(
                 parameters.arterialVolume,
@@ -362,22 +431,18 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.logic.updateSegmentEditorNode(parameters, selectSegment=True)
             name = segmentationNode.GetSegmentation().GetSegment(segmentID).GetName()
             self.ui.roiStatusLabel.text = rules.initialRoiStatusText(result.to_dict(), name)
-        self._updateGuiState()
 
     def onUndoRoiButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay(_("Failed to undo."), waitCursor=True):
+        with self._action(_("Failed to undo.")):
             self.ui.segmentEditorWidget.setActiveEffect(None)
             if self.logic.undoLastRoi(self._parameterNode):
                 self.ui.roiStatusLabel.text = _(
                     "Undone: the segmentation is as it was before the last change."
                 )
-        self._updateGuiState()
 
     def onCarryRoiButton(self) -> None:
         parameters = self._parameterNode
-        with slicer.util.tryWithErrorDisplay(
-            _("Failed to carry the ROI to the venous phase."), waitCursor=True
-        ):
+        with self._action(_("Failed to carry the ROI to the venous phase.")):
             self.ui.segmentEditorWidget.setActiveEffect(None)
             self.logic.carryRoiToVenous(
                 parameters, register=parameters.registerVenous, progress=self._showRoiProgress
@@ -385,7 +450,6 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.ui.roiStatusLabel.text = rules.carryStatusText(rules.carriedRoiSummary(parameters))
             # The overlay to check: the venous phase under both segments' outlines.
             slicer.util.setSliceViewerLayers(background=parameters.venousVolume, foreground=None)
-        self._updateGuiState()
 
     def _onClinicalEdited(self, *args) -> None:
         """Validate the form, mark invalid fields with the reason, show derived indices, store the record."""
@@ -451,7 +515,7 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not path:
             return
         with slicer.util.tryWithErrorDisplay(_("Failed to save the patient report."), waitCursor=True):
-            if not scoring.ensurePackages(scoring.REPORT_REQUIREMENTS, slicer.util.confirmOkCancelDisplay):
+            if not scoring.ensureDependencies(slicer.util.confirmOkCancelDisplay):
                 return
             written = self.logic.saveReport(self._parameterNode, path)
             files = ", ".join(str(written[kind]) for kind in ("html", "pdf") if kind in written)
@@ -466,8 +530,8 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._scoring is not None:
             self._cancelScoring()
             return
-        with slicer.util.tryWithErrorDisplay(_("Scoring failed."), waitCursor=True):
-            if not scoring.ensureScoringDependencies(slicer.util.confirmOkCancelDisplay):
+        with self._action(_("Scoring failed.")):
+            if not scoring.ensureDependencies(slicer.util.confirmOkCancelDisplay):
                 return
             folder = tempfile.mkdtemp(prefix="PRIME-", dir=slicer.app.temporaryPath)
             process = ScoringProcess(folder, self._onScoringProgress, self._onScoringFinished)
@@ -479,7 +543,6 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 raise
             self._scoring = process
             self.ui.progressBar.value = 0
-            self._updateGuiState()
 
     def _onScoringProgress(self, fraction: float, message: str) -> None:
         self.ui.progressBar.value = round(100 * fraction)
@@ -487,11 +550,10 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _onScoringFinished(self, outputDir, error: str) -> None:
         self._scoring = None
-        with slicer.util.tryWithErrorDisplay(_("Scoring failed."), waitCursor=True):
+        with self._action(_("Scoring failed.")):
             if error:
                 raise RuntimeError(error)
             self.logic.readScoreOutputs(outputDir, self._parameterNode)
-        self._updateGuiState()
 
     def _cancelScoring(self) -> None:
         scoring, self._scoring = self._scoring, None
@@ -633,9 +695,21 @@ class PRIMETest(ScriptedLoadableModuleTest):
 
     def runTest(self):
         self.setUp()
+        self.ensurePackagesForTest()
         self.test_PRIME_scoreDemoCaseFromNodes()
         self.setUp()
         self.test_PRIME_initialRoiCarriedToVenousAndUndone()
+
+    def ensurePackagesForTest(self):
+        """The self-test runs in a stock Slicer (the extension build machines' ctest), which has none of
+        PRIME's packages, and in testing mode nobody can answer the install prompt (and
+        ``slicer.packaging.pip_ensure`` installs nothing): install them here, saying so."""
+        missing = scoring.missingRequirements(scoring.loadRequirements())
+        if not missing:
+            return
+        self.delayDisplay("Installing PRIME's Python packages for the self-test: " + ", ".join(missing))
+        installed = scoring.ensureDependencies(ask=lambda message: True, install=slicer.util.pip_install)
+        self.assertTrue(installed, "PRIME's packages could not be installed: " + ", ".join(missing))
 
     def test_PRIME_scoreDemoCaseFromNodes(self):
         """Scoring from volume and segmentation nodes equals scoring the same images directly."""

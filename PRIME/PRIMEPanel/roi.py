@@ -192,18 +192,22 @@ class TumourRoiLogic:
         return True
 
     def getSegmentEditorNode(self):
-        """The panel's own Segment Editor parameter node (a scene singleton). New ones edit without
-        overwriting other segments: the arterial and venous ROIs overlap, and painting one must not
-        erase the other."""
+        """The panel's own Segment Editor parameter node (a scene singleton), editing without overwriting
+        other segments: the arterial and venous ROIs overlap, and painting one must not erase the other.
+
+        The modes are set on every call, not only when the node is made: closing the scene keeps a
+        singleton node but resets it (vtkMRMLScene::Clear), back to overwriting all segments."""
         scene = slicer.mrmlScene
         node = scene.GetSingletonNode(self.SEGMENT_EDITOR_TAG, "vtkMRMLSegmentEditorNode")
         if node is None:
             node = slicer.vtkMRMLSegmentEditorNode()
             node.SetSingletonTag(self.SEGMENT_EDITOR_TAG)
             node.SetName("PRIME segment editor")
-            node.SetOverwriteMode(slicer.vtkMRMLSegmentEditorNode.OverwriteNone)
-            node.SetMaskMode(slicer.vtkMRMLSegmentationNode.EditAllowedEverywhere)
             node = scene.AddNode(node)
+        if node.GetOverwriteMode() != slicer.vtkMRMLSegmentEditorNode.OverwriteNone:
+            node.SetOverwriteMode(slicer.vtkMRMLSegmentEditorNode.OverwriteNone)
+        if node.GetMaskMode() != slicer.vtkMRMLSegmentationNode.EditAllowedEverywhere:
+            node.SetMaskMode(slicer.vtkMRMLSegmentationNode.EditAllowedEverywhere)
         return node
 
     def updateSegmentEditorNode(self, parameterNode, selectSegment: bool = False):

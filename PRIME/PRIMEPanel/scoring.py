@@ -4,11 +4,10 @@ packages scoring needs — installed on first use, after asking, never at import
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
+import os
 import re
-import sys
 
 try:
     from slicer.i18n import tr as _
@@ -18,29 +17,21 @@ except ImportError:  # plain Python, outside Slicer: the source text
         return text
 
 
-#: Import name → pip requirement of what scoring needs (installed on first use, after asking).
-SCORING_REQUIREMENTS = {
-    "radiomics": "pyradiomics-bhklab>=3.1.4",
-    "sksurv": "scikit-survival>=0.28",
-    "skops": "skops>=0.16",
-    "pandas": "pandas>=2.1",
-    "yaml": "PyYAML>=6.0",
-    "typer": "typer>=0.12",
-    "rich": "rich>=13.7",
-}
-
-#: What the patient report needs besides scoring (figures and PDF).
-REPORT_REQUIREMENTS = {"matplotlib": "matplotlib>=3.8", "reportlab": "reportlab>=5.1"}
-
 #: Who asks, in Slicer's package-installation dialog.
 REQUESTER = "PRIME"
+
+#: Slicer's own packages: never upgraded or replaced while PRIME's are installed (a constraints file
+#: holds them at the installed versions), since Slicer's compiled modules were built against them.
+SLICER_OWN_PACKAGES = ("numpy", "scipy", "SimpleITK", "pillow", "pydicom", "requests", "packaging")
 
 
 def scoreCommand(
     arterialPath, venousPath, maskPath, clinicalPath, outputDir, venousMaskPath=None, modelPath=None
 ) -> list[str]:
     """The command line that scores one case from files with PRIMELib, in Slicer's own Python."""
-    command = [sys.executable, "-m", "PRIMELib", "score"]
+    from PRIMEPanel.processes import pythonSlicerExecutable
+
+    command = [pythonSlicerExecutable(), "-m", "PRIMELib", "score"]
     command += ["--arterial", str(arterialPath), "--venous", str(venousPath), "--mask", str(maskPath)]
     command += ["--clinical", str(clinicalPath), "--output", str(outputDir)]
     if venousMaskPath:
@@ -64,7 +55,16 @@ def scoreButtonText(running: bool) -> str:
 
 
 def modelCardText(modelPath: str = "") -> str:
-    """The model card of the bundle at ``modelPath`` (empty: the default model), as plain text."""
+    """The model card of the bundle at ``modelPath`` (empty: the default model), as plain text.
+
+    Reading a bundle needs PRIME's packages: until they are installed the card says so, and nothing
+    is imported."""
+    missing = missingRequirements(loadRequirements())
+    if missing:
+        return _(
+            "The model card is shown once PRIME's Python packages are installed. They are installed "
+            "when you first press Score, after asking: "
+        ) + ", ".join(missing)
     from PRIMELib.pipeline import resolve_model
 
     model = resolve_model(modelPath or None)
@@ -93,57 +93,110 @@ def survivalCurvePoints(result: dict) -> list[tuple[float, float]]:
     return [(float(m), float(s)) for m, s in survival_curve(SimpleNamespace(risk_score=result["risk_score"]))]
 
 
-def missingPackages(modules: dict) -> list[str]:
-    """Pip requirements whose module cannot be imported, from {import name: requirement}."""
-    return [need for module, need in modules.items() if importlib.util.find_spec(module) is None]
+def requirementsFile() -> str:
+    """``Resources/requirements.txt`` of the module: the pip requirements of PRIME's packages."""
+    return os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Resources", "requirements.txt"
+    )
 
 
-def ensureScoringDependencies(ask, install=None, packaging=None) -> bool:
-    """The packages scoring needs (:data:`SCORING_REQUIREMENTS`), see :func:`ensurePackages`."""
-    return ensurePackages(SCORING_REQUIREMENTS, ask, install, packaging)
+def loadRequirements(path: str | None = None) -> list[str]:
+    """The requirements of a requirements file, as ``slicer.packaging.load_requirements`` reads one
+    (Slicer 5.12): comments, blank lines and pip options are skipped."""
+    with open(path or requirementsFile(), encoding="utf-8") as lines:
+        return [line.strip() for line in lines if line.strip() and not line.strip().startswith(("#", "-"))]
 
 
-def ensurePackages(requirements: dict, ask, install=None, packaging=None) -> bool:
-    """Install the packages of ``requirements`` ({import name: pip requirement}) that are missing, after
-    the user agrees; True when all are present.
+def missingRequirements(requirements: list[str]) -> list[str]:
+    """The requirements not satisfied by an installed distribution (absent, or of a version outside
+    the range), as ``slicer.packaging.pip_check`` judges them."""
+    from importlib import metadata
 
-    Called when the user asks for what needs them, never at import. On Slicer ≥ 5.12
-    ``slicer.packaging.pip_ensure`` asks (Slicer's own dialog, naming the packages), installs with
-    progress and offers a restart; it raises RuntimeError when the user declines. Before 5.12,
-    ``ask(message) -> bool`` asks and ``slicer.util.pip_install`` installs. ``install(requirements)``
-    replaces either installer (it is then called after ``ask``); ``packaging`` stands for
+    from packaging.requirements import Requirement
+
+    missing = []
+    for text in requirements:
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        try:
+            version = metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            missing.append(text)
+            continue
+        if not requirement.specifier.contains(version, prereleases=True):
+            missing.append(text)
+    return missing
+
+
+def writeSlicerConstraints(path: str) -> str:
+    """A pip constraints file holding Slicer's own packages at their installed versions."""
+    from importlib import metadata
+
+    pins = []
+    for name in SLICER_OWN_PACKAGES:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    with open(path, "w", encoding="utf-8") as constraints:
+        constraints.write("\n".join(pins) + "\n")
+    return path
+
+
+def slicerPackaging():
+    """``slicer.packaging`` (Slicer ≥ 5.12), or None. A submodule: ``import slicer`` does not load it,
+    so it is imported by name."""
+    try:
+        import slicer.packaging as packaging
+    except ImportError:
+        return None
+    return packaging if hasattr(packaging, "pip_ensure") else None
+
+
+def ensureDependencies(ask, install=None, packaging=None, requirements: list[str] | None = None) -> bool:
+    """Install PRIME's packages that are missing (``Resources/requirements.txt``), after the user
+    agrees; True when all are present.
+
+    Called when the user asks for what needs them (Score, Save report), never at import. On Slicer
+    ≥ 5.12 ``slicer.packaging.pip_ensure`` asks (Slicer's own dialog, naming the packages), installs
+    with progress and offers a restart; it raises RuntimeError when the user declines, and installs
+    nothing in testing mode. Before 5.12, ``ask(message) -> bool`` asks and ``slicer.util.pip_install``
+    installs. Either way Slicer's own packages are held at their versions (:data:`SLICER_OWN_PACKAGES`).
+    ``install(arguments)`` replaces either installer (called after ``ask``); ``packaging`` stands for
     ``slicer.packaging`` (tests)."""
-    missing = missingPackages(requirements)
+    import tempfile
+
+    requirements = loadRequirements() if requirements is None else list(requirements)
+    missing = missingRequirements(requirements)
     if not missing:
         return True
-    if install is None:
-        if packaging is None:
+    with tempfile.TemporaryDirectory(prefix="PRIME-pip-") as folder:
+        constraints = writeSlicerConstraints(os.path.join(folder, "slicer-constraints.txt"))
+        if install is None:
+            packaging = packaging if packaging is not None else slicerPackaging()
+            if packaging is not None:
+                try:
+                    packaging.pip_ensure(_requirements(missing), constraints=constraints, requester=REQUESTER)
+                except RuntimeError as error:
+                    if "declined" not in str(error).lower():
+                        raise
+                    logging.info("PRIME: installing %s was declined", ", ".join(missing))
+                    return False
+                return not missingRequirements(requirements)
+        message = _("PRIME needs these Python packages: ") + ", ".join(missing) + _(". Install them now?")
+        if not ask(message):
+            return False
+        if install is None:
             import slicer
 
-            packaging = getattr(slicer, "packaging", None)
-        if packaging is not None and hasattr(packaging, "pip_ensure"):
-            try:
-                packaging.pip_ensure(_requirements(missing), requester=REQUESTER)
-            except RuntimeError as error:
-                if "declined" not in str(error).lower():
-                    raise
-                logging.info("PRIME: installing %s was declined", ", ".join(missing))
-                return False
-            return not missingPackages(requirements)
-    if not ask(_("PRIME needs these Python packages: ") + ", ".join(missing) + _(". Install them now?")):
-        return False
-    if install is None:
-        import slicer
-
-        install = slicer.util.pip_install  # a list: each requirement is one pip argument
-    install(list(missing))
-    return not missingPackages(requirements)
+            install = slicer.util.pip_install  # a list: each item is one pip argument
+        install(["--constraint", constraints, *missing])
+    return not missingRequirements(requirements)
 
 
 def _requirements(requirements: list[str]) -> list:
-    """``packaging`` Requirement objects, as ``pip_ensure`` takes them (strings where it is absent)."""
-    try:
-        from packaging.requirements import Requirement
-    except ImportError:
-        return list(requirements)
+    """``packaging`` Requirement objects, as ``pip_ensure`` takes them."""
+    from packaging.requirements import Requirement
+
     return [Requirement(requirement) for requirement in requirements]

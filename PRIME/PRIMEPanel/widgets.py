@@ -85,9 +85,9 @@ class ScoringProcess:
     """``prime score`` in a ``QProcess`` (Slicer stays responsive), working in ``folder``.
 
     ``onProgress(fraction, message)`` gets the progress lines; ``onFinished(outputDir, error)`` is
-    called once at the end, ``error`` being "" or the last lines the process wrote. :meth:`cancel`
-    kills the process — it runs PRIMELib alone, so that stops all the work. The folder is removed
-    when the process ends or is cancelled.
+    called once at the end, ``error`` being "" or why it failed (the last lines the process wrote, or
+    that it could not start). :meth:`cancel` kills the whole process tree: Slicer's ``PythonSlicer`` is a
+    launcher whose child does the work. The folder is removed when the process ends or is cancelled.
     """
 
     def __init__(self, folder, onProgress, onFinished) -> None:
@@ -95,12 +95,20 @@ class ScoringProcess:
         self._onProgress = onProgress
         self._onFinished = onFinished
         self._process = None
+        # The last QProcess, kept referenced until Qt deletes it: PythonQt deletes a Python-owned
+        # QObject as soon as its last reference goes, which inside its own finished() handler would
+        # delete the object that is emitting.
+        self._retired = None
         self._stderr = ""
         self._outputDir = None
 
     @property
     def running(self) -> bool:
         return self._process is not None
+
+    def processId(self) -> int:
+        """The process id of the launched process (0 when none runs)."""
+        return int(self._process.processId()) if self._process is not None else 0
 
     def start(self, command: list[str], outputDir) -> None:
         import qt
@@ -112,6 +120,7 @@ class ScoringProcess:
         process.setWorkingDirectory(os.path.dirname(os.path.dirname(os.path.abspath(PRIMELib.__file__))))
         process.connect("readyReadStandardError()", self._onOutput)
         process.connect("finished(int,QProcess::ExitStatus)", self._onProcessFinished)
+        process.connect("errorOccurred(QProcess::ProcessError)", self._onProcessError)
         self._outputDir = outputDir
         self._process = process
         process.start(command[0], command[1:])
@@ -126,24 +135,47 @@ class ScoringProcess:
                 self._onProgress(*parsed)
                 return
 
+    def _onProcessError(self, error) -> None:
+        """A process that fails to start emits errorOccurred(FailedToStart) and never finished()."""
+        import qt
+
+        if self._process is None or error != qt.QProcess.FailedToStart:
+            return  # other errors (a crash, a kill) are followed by finished()
+        reason = self._process.errorString()
+        self._finish(_("The scoring process could not start: ") + str(reason))
+
     def _onProcessFinished(self, exitCode, exitStatus) -> None:
         if self._process is None:  # cancelled
             return
         self._onOutput()
-        self._process = None
         error = ""
         if exitCode != 0:
             lines = [line for line in self._stderr.splitlines() if not parseProgressLine(line)]
             error = "\n".join(lines[-15:]) or _("The scoring process stopped.")
+        self._finish(error)
+
+    def _finish(self, error: str) -> None:
+        self._retire()
         try:
             self._onFinished(self._outputDir, error)
         finally:
             self.discard()
 
-    def cancel(self) -> None:
+    def _retire(self) -> None:
+        """Stop using the process and let Qt delete it from the event loop (``deleteLater``)."""
         process, self._process = self._process, None
         if process is not None:
-            process.kill()
+            self._retired = process
+            process.deleteLater()
+
+    def cancel(self) -> None:
+        """Kill the process and everything it started, then remove the folder."""
+        from PRIMEPanel.processes import killProcessTree
+
+        process = self._process
+        if process is not None:
+            killProcessTree(self.processId())
+            self._retire()  # before waiting: the finished() it causes is then ignored
             process.waitForFinished(3000)
         self.discard()
 

@@ -49,6 +49,7 @@ from PRIMELib.clinical.validation import (
     validate_record,
     validate_value,
 )
+from PRIMELib.lazy import lazy_exports
 
 # Cohort import and imputation need pandas; the rest (schema, validation, derived indices) only numpy,
 # which Slicer ships. Those two are loaded on first use, so that the Slicer panel's clinical form works
@@ -63,12 +64,7 @@ _NEEDS_PANDAS = {
 }
 
 
-def __getattr__(name: str):
-    if name in _NEEDS_PANDAS:
-        import importlib
-
-        return getattr(importlib.import_module(f"PRIMELib.clinical.{_NEEDS_PANDAS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports("PRIMELib.clinical", _NEEDS_PANDAS)
 
 
 __all__ = [

@@ -7,6 +7,7 @@ arterial and portal-venous CT phantom with its tumour mask (:mod:`PRIMELib.synth
 
 from __future__ import annotations
 
+from PRIMELib.lazy import lazy_exports
 from PRIMELib.synth.phantom import make_phantom
 
 # The cohort and its outcomes need pandas; the phantom (the demo case's images) only numpy and SimpleITK,
@@ -19,12 +20,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"PRIMELib.synth.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports("PRIMELib.synth", _LAZY)
 
 
 __all__ = ["SyntheticCohort", "draw_cohort", "generate_cohort", "make_phantom", "true_survival"]

@@ -54,6 +54,6 @@ def test_removing_a_dependency_line_fails_naming_the_module(tmp_path, requiremen
     config = tmp_path / "pyproject.toml"
     config.write_text(pattern.sub("", text), encoding="utf-8")
     completed = _deptry(config)
-    output = completed.stdout + completed.stderr
+    output = re.sub(r"\x1b\[[0-9;]*m", "", completed.stdout + completed.stderr)  # colours off
     assert completed.returncode != 0, output
     assert re.search(rf"DEP00[13] '{re.escape(module)}' imported but", output), output

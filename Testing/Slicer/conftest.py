@@ -5,7 +5,9 @@
 - ``prime_module``: ``PRIME/PRIME.py`` imported as module ``PRIME`` with the stand-ins in place;
   ``panel``: its PRIMEPanel modules (rules, clinical_form, scoring, nodes).
 - ``load_module``: the same import for any scripted module file (used to test the harness itself).
-- ``run_self_test``: runs a ``ScriptedLoadableModuleTest`` subclass as Slicer does.
+- ``run_self_test``: runs a ``ScriptedLoadableModuleTest`` subclass as Slicer's ctest does (testing mode on).
+- ``dialogs`` (autouse), ``slicer_testing_enabled`` / ``@pytest.mark.slicer_testing``: see
+  ``slicer_app_fixtures``. ``slicer.app.testingEnabled()`` is False, as for a user, unless a test asks.
 
 Without slicer-core every test here is skipped, and the session header and stderr say so in capitals.
 Set ``PRIME_REQUIRE_SLICER_CORE=1`` (CI) to make every one of them fail instead.
@@ -22,6 +24,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under --import-mode=importlib
 import slicer_harness as harness
+from slicer_app_fixtures import (  # noqa: F401 - fixtures: a user's Slicer (no testing mode, real dialogs)
+    dialogs,
+    pytest_runtest_makereport,
+    slicer_testing_enabled,
+    slicer_testing_marker,
+    testing_mode,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRIME_MODULE_PATH = REPO_ROOT / "PRIME" / "PRIME.py"
@@ -42,6 +51,9 @@ def pytest_report_header(config) -> str:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "vtk_errors_expected: the test provokes VTK/MRML error messages")
+    import slicer_app_fixtures
+
+    config.addinivalue_line("markers", slicer_app_fixtures.MARKER)
     if harness.SLICER_CORE_IMPORT_ERROR:
         warnings.warn(harness.MISSING_MESSAGE, stacklevel=1)
         print("\n" + "!" * 100 + "\n" + harness.MISSING_MESSAGE + "\n" + "!" * 100, file=sys.stderr)
@@ -110,8 +122,16 @@ def panel(prime_module):
 
 @pytest.fixture
 def run_self_test():
-    """``run_self_test(TestCaseClass)``: run a module's ``ScriptedLoadableModuleTest`` like Slicer does."""
-    return harness.run_self_test
+    """``run_self_test(TestCaseClass)``: run a module's ``ScriptedLoadableModuleTest`` like Slicer does.
+
+    As its ctest does: ``Slicer --testing``, so ``slicer.app.testingEnabled()`` is True during the run.
+    """
+
+    def run(test_class, msec: int = 0) -> None:
+        with testing_mode(True):
+            harness.run_self_test(test_class, msec)
+
+    return run
 
 
 @pytest.fixture

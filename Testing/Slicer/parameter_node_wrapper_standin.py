@@ -1,8 +1,9 @@
 """Stand-in for ``slicer.parameterNodeWrapper`` (Slicer 5.x), which slicer-core does not ship.
 
-Installed as ``slicer.parameterNodeWrapper`` by ``slicer_harness`` only when the real one is missing.
-It follows Slicer's implementation closely enough that a parameter node written here reads back
-the same in Slicer, and that a class Slicer rejects is rejected here too:
+Follows Slicer 5.10: ``Base/Python/slicer/parameterNodeWrapper/`` (wrapper.py, serializers.py,
+validators.py, default.py, guiConnectors.py). Installed as ``slicer.parameterNodeWrapper`` by
+``slicer_harness`` only when the real one is missing. A parameter node written here reads back
+the same in Slicer, and what Slicer rejects is rejected here too:
 
 - Storage in the ``vtkMRMLScriptedModuleNode``, as Slicer writes it: ``int``/``float`` as
   ``str(value)``, ``bool`` as ``"True"``/``"False"``, ``str``, ``pathlib`` paths as ``str(path)``,
@@ -16,27 +17,37 @@ the same in Slicer, and that a class Slicer rejects is rejected here too:
   (``0``, ``""``, ``False``, ``Path()``, first Enum member, ``None`` for nodes and ``Optional``, ``[]``).
 - As in Slicer (Python < 3.14), a PEP 604 union (``vtkMRMLScalarVolumeNode | None``) is rejected:
   write ``Optional[...]`` or the plain node type (which already defaults to None).
+- GUI binding (guiConnectors.py): ``connectGui``/``connectParametersToGui`` pick a connector from
+  Slicer's widget-class <-> parameter-type table, matching the widget's exact class, and raise
+  ``RuntimeError`` when none fits (e.g. a ``ctkPathLineEdit`` bound to a ``str`` field: Slicer
+  connects it only to ``pathlib`` types). Connectors sync both ways through PythonQt's API
+  (attribute properties, ``widget.connect("signal(args)", slot)``); ``disconnectGui`` disconnects.
 
 Not provided (a class using them fails at decoration with a clear message): ``tuple``, ``dict``,
-``typing.Any``, ``parameterPack``, custom serializers. GUI binding (``connectGui``,
-``connectParametersToGui``, ``disconnectGui``) only returns a tag: there is no GUI under pytest.
+``typing.Any``, ``FloatRange``, ``qt.QColor``, ``parameterPack``, custom serializers; so their
+connectors (range widgets, colour picker, parameter packs) are absent too.
 Values are read from the node on every access (Slicer caches them; the values are the same).
 """
 
 from __future__ import annotations
 
 import enum
+import importlib
+import logging
 import pathlib
+import sys
 import types
 import typing
 
 import slicer
+import vtk
 
 __all__ = [
     "Choice",
     "Decimals",
     "Default",
     "Exclude",
+    "GuiConnector",
     "IsInstance",
     "IsNone",
     "Label",
@@ -47,7 +58,12 @@ __all__ = [
     "SlicerParameterNamePropertyName",
     "Validator",
     "WithinRange",
+    "createGuiConnector",
+    "findChildWidgetForParameter",
+    "getNodeTypes",
+    "isNodeOrUnionOfNodes",
     "isParameterNodeWrapper",
+    "parameterNodeGuiConnector",
     "parameterNodeWrapper",
     "parameterPack",
     "splitAnnotations",
@@ -488,7 +504,9 @@ def _make_property(name: str) -> property:
 
 def _init(self, parameterNode) -> None:
     self.parameterNode = parameterNode
-    self._nextGuiTag = 0
+    self._parameterGUIs = {}
+    self._nextParameterGUIsTag = 0
+    self._updatingGUIFromParameterNode = False
     for name, info in self.allParameters.items():
         if not info.serializer.isIn(parameterNode, name):
             info.serializer.write(parameterNode, name, info.default.value)
@@ -516,10 +534,632 @@ def _default(self, name: str) -> Default:
     return self.allParameters[name].default
 
 
-def _connect_gui(self, gui) -> int:
-    """No GUI under pytest: returns a tag for ``disconnectGui`` and binds nothing."""
-    self._nextGuiTag += 1
-    return self._nextGuiTag
+# --------------------------------------------------------------------------------------------------
+# GUI binding: widget <-> parameter connectors
+# Follows Slicer 5.10 Base/Python/slicer/parameterNodeWrapper/guiConnectors.py (the connector table,
+# exact ``type(widget)`` matching, the annotations each connector reads, its RuntimeErrors), plus the
+# connectors that Slicer 5.10's Markups and SubjectHierarchy modules register, and ``connectGui`` /
+# ``connectParametersToGui`` / ``disconnectGui`` of wrapper.py.
+# Widgets are driven only through PythonQt's API: attribute properties (``widget.checked``),
+# methods (``widget.currentNode()``), and ``widget.connect("signal(args)", slot)`` /
+# ``widget.disconnect("signal(args)", slot)``. Widget classes are looked up by name in the ``qt``,
+# ``ctk`` and ``slicer`` modules when a connector is chosen, as Slicer's module globals are.
+# --------------------------------------------------------------------------------------------------
+
+_PATH_TYPES = (
+    pathlib.Path,
+    pathlib.PosixPath,
+    pathlib.WindowsPath,
+    pathlib.PurePath,
+    pathlib.PurePosixPath,
+    pathlib.PureWindowsPath,
+)
+
+
+def _widgetClass(qualifiedName: str):
+    """``"qt.QCheckBox"`` -> the class now installed under that name (None if there is none)."""
+    moduleName, className = qualifiedName.split(".")
+    module = slicer if moduleName == "slicer" else sys.modules.get(moduleName)
+    if module is None:
+        module = importlib.import_module(moduleName)
+    return getattr(module, className, None)
+
+
+def _isWidgetOfType(widget, *qualifiedNames: str) -> bool:
+    """Slicer's ``type(widget) in (qt.QCheckBox, ...)``: the exact class, not a subclass."""
+    classes = [_widgetClass(name) for name in qualifiedNames]
+    return any(cls is not None and type(widget) is cls for cls in classes)
+
+
+def findFirstAnnotation(annotationsList, annotationType):
+    """The first annotation of the given type, or None."""
+    found = [annotation for annotation in annotationsList if isinstance(annotation, annotationType)]
+    return found[0] if found else None
+
+
+def _isNodeClass(type_) -> bool:
+    return type(type_) is type and issubclass(type_, slicer.vtkMRMLNode)
+
+
+def isNodeOrUnionOfNodes(datatype) -> bool:
+    """A MRML node class, or ``Union``/``Optional`` of node classes (and None)."""
+    underlying = unannotatedType(datatype)
+    if _isNodeClass(underlying):
+        return True
+    if typing.get_origin(underlying) is typing.Union:
+        members = [unannotatedType(member) for member in typing.get_args(underlying)]
+        return all(member is type(None) or _isNodeClass(member) for member in members)
+    return False
+
+
+def getNodeTypes(datatype) -> tuple:
+    """The MRML class names for a node type or a union of node types (what a node selector shows).
+
+    As in Slicer, each class is instantiated to ask its name: an abstract node class raises TypeError.
+    """
+    underlying = unannotatedType(datatype)
+    if _isNodeClass(underlying):
+        return (underlying().GetClassName(),)
+    if typing.get_origin(underlying) is typing.Union:
+        members = [unannotatedType(member) for member in typing.get_args(underlying)]
+        return tuple(member().GetClassName() for member in members if _isNodeClass(member))
+    raise TypeError(f"Cannot handle type {datatype}")
+
+
+class GuiConnector:
+    """Adapts one widget to one (possibly annotated) parameter type: ``read``, ``write``, ``onChanged``.
+
+    Subclasses set ``widgetClasses`` (qualified class names matched exactly), ``signal`` (the
+    PythonQt signature emitted when the user edits the widget; None for display-only widgets), and
+    implement ``canRepresentType``, ``read`` and ``write``.
+    """
+
+    widgetClasses: tuple[str, ...] = ()
+    signal: str | None = None
+
+    @classmethod
+    def canRepresent(cls, widget, datatype) -> bool:
+        return _isWidgetOfType(widget, *cls.widgetClasses) and cls.canRepresentType(datatype)
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        raise NotImplementedError
+
+    @classmethod
+    def create(cls, widget, datatype):
+        return cls(widget, datatype) if cls.canRepresent(widget, datatype) else None
+
+    def __init__(self, widget, datatype) -> None:
+        self._widget = widget
+        self._datatype = datatype
+        self._callback = None
+        self._slot = self.changed  # one object, so that disconnect finds what connect registered
+        self._connected = False
+
+    def onChanged(self, callback) -> None:
+        """Call ``callback()`` when the user edits the widget; None disconnects from the widget."""
+        self._callback = callback
+        if callback is None:
+            self._disconnect()
+        else:
+            self._connect()
+
+    def changed(self, *signalArguments) -> None:
+        if self._callback:
+            self._callback()
+
+    def _connect(self) -> None:
+        if self.signal is not None and not self._connected:
+            self._widget.connect(self.signal, self._slot)
+            self._connected = True
+
+    def _disconnect(self) -> None:
+        if self.signal is not None and self._connected:
+            self._widget.disconnect(self.signal, self._slot)
+            self._connected = False
+
+    def widget(self):
+        return self._widget
+
+    def read(self):
+        raise NotImplementedError
+
+    def write(self, value) -> None:
+        raise NotImplementedError
+
+
+_registeredGuiConnectors: list[type[GuiConnector]] = []
+
+
+def parameterNodeGuiConnector(classtype=None):
+    """Class decorator registering a ``GuiConnector`` subclass for ``createGuiConnector``."""
+
+    def register(cls):
+        if not (isinstance(cls, type) and issubclass(cls, GuiConnector)):
+            raise TypeError("Must be a GuiConnector subclass")
+        _registeredGuiConnectors.append(cls)
+        return cls
+
+    return register if classtype is None else register(classtype)
+
+
+def createGuiConnector(widget, datatype) -> GuiConnector:
+    """The first registered connector that represents ``datatype`` with ``widget``; else RuntimeError."""
+    if isinstance(datatype, types.UnionType):
+        datatype = typing.Union[typing.get_args(datatype)]  # noqa: UP007 - as Slicer converts it
+    for connectorType in _registeredGuiConnectors:
+        if connectorType.canRepresent(widget, datatype):
+            return connectorType.create(widget, datatype)
+    raise RuntimeError(
+        f"Unable to create GUI connector from datatype '{datatype}' to widget type '{type(widget)}'."
+        " To determine which data types can be connected to which widget types, please check"
+        " 'canRepresent' methods in 'GuiConnector' classes in this file:"
+        f" {pathlib.Path(__file__).name} (after Slicer's parameterNodeWrapper/guiConnectors.py)"
+    )
+
+
+def _rangeAnnotations(annotations):
+    withinRange = findFirstAnnotation(annotations, WithinRange)
+    minimum = findFirstAnnotation(annotations, Minimum)
+    maximum = findFirstAnnotation(annotations, Maximum)
+    bounded = withinRange is not None or (minimum is not None and maximum is not None)
+    return withinRange, minimum, maximum, bounded
+
+
+@parameterNodeGuiConnector
+class QCheckBoxToBoolConnector(GuiConnector):
+    widgetClasses = ("qt.QCheckBox", "ctk.ctkCheckBox")
+    signal = "stateChanged(int)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is bool
+
+    def read(self) -> bool:
+        return self._widget.checked
+
+    def write(self, value: bool) -> None:
+        self._widget.checked = value
+
+
+@parameterNodeGuiConnector
+class QCheckablePushButtonToBoolConnector(GuiConnector):
+    widgetClasses = ("qt.QPushButton",)
+    signal = "toggled(bool)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is bool
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        if not widget.checkable:
+            logging.warning(f"Making push button checkable for conversion to bool: button {widget}")
+            widget.checkable = True
+
+    def read(self) -> bool:
+        return self._widget.checked
+
+    def write(self, value: bool) -> None:
+        self._widget.checked = value
+
+
+@parameterNodeGuiConnector
+class ctkCheckablePushButtonToBoolConnector(GuiConnector):  # noqa: N801 - Slicer's name
+    widgetClasses = ("ctk.ctkCheckablePushButton",)
+    signal = "toggled(bool)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is bool
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        if not widget.checkBoxControlsButtonToggleState and not widget.checkable:
+            logging.warning(f"Making push button checkable for conversion to bool: button {widget}")
+            widget.checkable = True
+
+    def read(self) -> bool:
+        return self._widget.checked
+
+    def write(self, value: bool) -> None:
+        if self._widget.checkBoxControlsButtonToggleState:
+            if value:
+                self._widget.checkable = True
+                self._widget.checked = True
+            else:
+                self._widget.checkable = False
+        else:
+            self._widget.checked = value
+
+
+@parameterNodeGuiConnector
+class QSliderOrSpinBoxToIntConnector(GuiConnector):
+    widgetClasses = ("qt.QSlider", "qt.QSpinBox")
+    signal = "valueChanged(int)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is int
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        annotations = splitAnnotations(datatype)[1]
+        decimals = findFirstAnnotation(annotations, Decimals)
+        if decimals is not None:
+            widget.decimals = decimals.value
+        singleStep = findFirstAnnotation(annotations, SingleStep)
+        if singleStep is not None:
+            widget.singleStep = singleStep.value
+        withinRange, minimum, maximum, bounded = _rangeAnnotations(annotations)
+        if _isWidgetOfType(widget, "qt.QSlider") and not bounded:
+            raise RuntimeError("Cannot have a connection to QSlider where the int type is unbounded.")
+        if withinRange is not None:
+            widget.setRange(withinRange.minimum, withinRange.maximum)
+        else:
+            widget.setMinimum(minimum.minimum if minimum is not None else -(2**31))
+            widget.setMaximum(maximum.maximum if maximum is not None else 2**31 - 1)
+
+    def read(self) -> int:
+        return self._widget.value
+
+    def write(self, value: int) -> None:
+        self._widget.value = value
+
+
+@parameterNodeGuiConnector
+class QDoubleSpinBoxCtkSliderWidgetToFloatIntConnector(GuiConnector):
+    widgetClasses = (
+        "qt.QDoubleSpinBox",
+        "ctk.ctkSliderWidget",
+        "slicer.qMRMLSliderWidget",
+        "ctk.ctkDoubleSlider",
+        "ctk.ctkDoubleSpinBox",
+        "slicer.qMRMLSpinBox",
+    )
+    signal = "valueChanged(double)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) in (float, int)
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        actualType, annotations = splitAnnotations(datatype)
+        self._isInteger = actualType is int
+        if not _isWidgetOfType(widget, "ctk.ctkDoubleSlider"):
+            if self._isInteger:
+                widget.decimals = 0
+            else:
+                decimals = findFirstAnnotation(annotations, Decimals)
+                if decimals is not None:
+                    widget.decimals = decimals.value
+        singleStep = findFirstAnnotation(annotations, SingleStep)
+        if singleStep is not None:
+            widget.singleStep = singleStep.value
+        withinRange, minimum, maximum, bounded = _rangeAnnotations(annotations)
+        if _isWidgetOfType(widget, "ctk.ctkSliderWidget", "slicer.qMRMLSliderWidget") and not bounded:
+            raise RuntimeError(
+                "Cannot have a connection to ctkSliderWidget where the float types is unbounded."
+            )
+        if withinRange is not None:
+            widget.minimum = withinRange.minimum
+            widget.maximum = withinRange.maximum
+        else:
+            widget.minimum = minimum.minimum if minimum is not None else float("-inf")
+            widget.maximum = maximum.maximum if maximum is not None else float("inf")
+
+    def read(self):
+        return int(self._widget.value) if self._isInteger else self._widget.value
+
+    def write(self, value) -> None:
+        self._widget.value = int(value) if self._isInteger else value
+
+
+@parameterNodeGuiConnector
+class QComboBoxToStringableConnector(GuiConnector):
+    """A combo box for an int/float/str/bool field; the field must be annotated with ``Choice``."""
+
+    widgetClasses = ("qt.QComboBox", "ctk.ctkComboBox")
+    signal = "currentIndexChanged(int)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) in (int, float, str, bool)
+
+    def __init__(self, widget, datatype) -> None:
+        choice = findFirstAnnotation(splitAnnotations(datatype)[1], Choice)
+        if choice is None:
+            raise RuntimeError("ComboBoxToStringableConnector requires the Choice annotation to be used.")
+        super().__init__(widget, datatype)
+        self._choices = choice.choices
+        widget.clear()
+        for value in self._choices:
+            widget.addItem(str(value))
+
+    def read(self):
+        return self._choices[self._widget.currentIndex]
+
+    def write(self, value) -> None:
+        for index, choice in enumerate(self._choices):
+            if choice == value:
+                self._widget.currentIndex = index
+                return
+        raise ValueError(f"Unable to find value {value} in choices {self._choices}")
+
+
+@parameterNodeGuiConnector
+class QComboBoxToEnumConnector(GuiConnector):
+    widgetClasses = ("qt.QComboBox", "ctk.ctkComboBox")
+    signal = "currentIndexChanged(int)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        # As in Slicer: issubclass raises TypeError when the type is not a class (a Union, a list[...]).
+        return issubclass(unannotatedType(datatype), enum.Enum)
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        enumType = unannotatedType(datatype)
+        labelOf = getattr(enumType, "label", lambda member: member.name)
+        self._labelToEnum = [(labelOf(member), member) for member in enumType]
+        selection = self.read()  # clearing the items loses the selection
+        widget.clear()
+        for label, _member in self._labelToEnum:
+            widget.addItem(label)
+        self.write(selection)
+
+    def read(self):
+        return self._labelToEnum[self._widget.currentIndex][1]
+
+    def write(self, value) -> None:
+        for index, (_label, member) in enumerate(self._labelToEnum):
+            if member == value:
+                self._widget.currentIndex = index
+                return
+        raise ValueError(f"Unable to find value {value} in choices {[m for _, m in self._labelToEnum]}")
+
+
+@parameterNodeGuiConnector
+class QLineEditToStrConnector(GuiConnector):
+    widgetClasses = ("qt.QLineEdit",)
+    signal = "textChanged(QString)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is str
+
+    def read(self) -> str:
+        return self._widget.text
+
+    def write(self, value: str) -> None:
+        if value != self._widget.text:  # setting the text moves the cursor: only when it changes
+            self._widget.text = value
+
+
+@parameterNodeGuiConnector
+class QLabelToStrConnector(GuiConnector):
+    """Display only: a QLabel has no signal, so the GUI never writes the parameter."""
+
+    widgetClasses = ("qt.QLabel",)
+    signal = None
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is str
+
+    def read(self) -> str:
+        return self._widget.text
+
+    def write(self, value: str) -> None:
+        self._widget.text = value
+
+
+@parameterNodeGuiConnector
+class QTextEditPlainTextToStrConnector(GuiConnector):
+    widgetClasses = ("qt.QTextEdit",)
+    signal = "textChanged()"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) is str
+
+    def read(self) -> str:
+        return self._widget.toPlainText()
+
+    def write(self, value: str) -> None:
+        self._widget.setPlainText(value)
+
+
+@parameterNodeGuiConnector
+class ctkPathLineEditToPathConnector(GuiConnector):  # noqa: N801 - Slicer's name
+    """Only ``pathlib`` types: a ``str`` field bound to a ctkPathLineEdit has no connector (RuntimeError)."""
+
+    widgetClasses = ("ctk.ctkPathLineEdit",)
+    signal = "currentPathChanged(QString)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) in _PATH_TYPES
+
+    def read(self):
+        return unannotatedType(self._datatype)(self._widget.currentPath)
+
+    def write(self, value) -> None:
+        self._widget.currentPath = str(value)
+
+
+@parameterNodeGuiConnector
+class ctkDirectoryButtonToPathConnector(GuiConnector):  # noqa: N801 - Slicer's name
+    widgetClasses = ("ctk.ctkDirectoryButton",)
+    signal = "directoryChanged(QString)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return unannotatedType(datatype) in _PATH_TYPES
+
+    def read(self):
+        return unannotatedType(self._datatype)(self._widget.directory)
+
+    def write(self, value) -> None:
+        self._widget.directory = str(value)
+
+
+@parameterNodeGuiConnector
+class qMRMLNodeComboBoxToNodeConnector(GuiConnector):  # noqa: N801 - Slicer's name
+    """Sets the selector's ``nodeTypes`` from the annotation (replacing what the .ui file set)."""
+
+    widgetClasses = ("slicer.qMRMLNodeComboBox",)
+    signal = "currentNodeChanged(vtkMRMLNode*)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return isNodeOrUnionOfNodes(datatype)
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        widget.nodeTypes = getNodeTypes(datatype)
+
+    def read(self):
+        return self._widget.currentNode()
+
+    def write(self, value) -> None:
+        self._widget.setCurrentNode(value)
+
+
+@parameterNodeGuiConnector
+class qSlicerSimpleMarkupsWidgetToNodeConnector(GuiConnector):  # noqa: N801 - Slicer's name
+    """Registered by Slicer 5.10's Markups module (MarkupsLib/parameterNodeWrapper/guiConnectors.py)."""
+
+    widgetClasses = ("slicer.qSlicerSimpleMarkupsWidget",)
+    signal = "markupsNodeChanged()"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return isNodeOrUnionOfNodes(datatype)
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        widget.markupsSelectorComboBox().nodeTypes = getNodeTypes(datatype)
+
+    def read(self):
+        return self._widget.currentNode()
+
+    def write(self, value) -> None:
+        self._widget.setCurrentNode(value)
+
+
+@parameterNodeGuiConnector
+class qMRMLSubjectHierarchyTreeViewToNodeConnector(GuiConnector):  # noqa: N801 - Slicer's name
+    """Registered by Slicer 5.10's SubjectHierarchy module; None is never written to the view."""
+
+    widgetClasses = ("slicer.qMRMLSubjectHierarchyTreeView",)
+    signal = "currentItemsChanged(QList<vtkIdType>)"
+
+    @staticmethod
+    def canRepresentType(datatype) -> bool:
+        return isNodeOrUnionOfNodes(datatype)
+
+    def __init__(self, widget, datatype) -> None:
+        super().__init__(widget, datatype)
+        widget.nodeTypes = getNodeTypes(datatype)
+
+    def read(self):
+        return self._widget.currentNode()
+
+    def write(self, value) -> None:
+        if value is not None:
+            self._widget.setCurrentNode(value)
+
+
+@parameterNodeGuiConnector
+class qMRMLSubjectHierarchyComboBoxToNodeConnector(qMRMLSubjectHierarchyTreeViewToNodeConnector):  # noqa: N801 - Slicer's name
+    widgetClasses = ("slicer.qMRMLSubjectHierarchyComboBox",)
+    signal = "currentItemChanged(vtkIdType)"
+
+
+# Not provided (no connector, so binding raises RuntimeError as for any unsupported pair):
+# ctkRangeWidget/ctkDoubleRangeSlider/qMRMLRangeWidget <-> FloatRange and ctkColorPickerButton <->
+# qt.QColor (this stand-in cannot store either type), and parameter packs.
+
+
+def _makeGuiToParamCallback(self, name: str, connector: GuiConnector):
+    def callback() -> None:
+        with slicer.util.NodeModify(self):
+            if not self._updatingGUIFromParameterNode:
+                self.setValue(name, connector.read())
+
+    return callback
+
+
+def _updateGUIFromParameterNode(self) -> None:
+    if self._updatingGUIFromParameterNode:
+        return
+    try:
+        self._updatingGUIFromParameterNode = True
+        with slicer.util.NodeModify(self):
+            for mapping in list(self._parameterGUIs.values()):
+                for name, connector in mapping.items():
+                    connector.write(self.getValue(name))
+    finally:
+        self._updatingGUIFromParameterNode = False
+
+
+def _connectParametersToGui(self, mapping) -> int:
+    """Bind ``{parameterName: widget or GuiConnector}``; returns the tag for ``disconnectGui``."""
+    for name in mapping:
+        _check_name(self, name)
+    connectors = {
+        name: value if isinstance(value, GuiConnector) else createGuiConnector(value, self.dataType(name))
+        for name, value in mapping.items()
+    }
+    tag = self._nextParameterGUIsTag
+    self._nextParameterGUIsTag += 1
+    self._parameterGUIs[tag] = connectors
+    for name, connector in connectors.items():
+        connector.write(self.getValue(name))
+        connector.onChanged(_makeGuiToParamCallback(self, name, connector))
+    # As in Slicer, the observer stays after disconnectGui; it only updates the GUIs still connected.
+    self.AddObserver(vtk.vtkCommand.ModifiedEvent, lambda caller, event: _updateGUIFromParameterNode(self))
+    return tag
+
+
+def findChildWidgetForParameter(widget, parameter: str):
+    """The child of ``widget`` whose ``SlicerParameterName`` is ``parameter`` (None if none)."""
+    for child in widget.findChildren(_widgetClass("qt.QWidget")):
+        if child.property(SlicerParameterNamePropertyName) == parameter:
+            return child
+    return None
+
+
+def _isWidget(obj) -> bool:
+    return getattr(obj, "isWidgetType", lambda: False)()
+
+
+def _connectGui(self, gui) -> int:
+    """Bind every widget whose dynamic property ``SlicerParameterName`` names a parameter.
+
+    ``gui`` is a widget (its ``findChildren(qt.QWidget)`` are searched) or an object whose attributes
+    are all widgets, such as ``slicer.util.childWidgetVariables(uiWidget)``.
+    """
+    nameToWidget = {}
+    if _isWidget(gui):
+        candidates = gui.findChildren(_widgetClass("qt.QWidget"))
+    else:
+        candidates = gui.__dict__.values()
+    for widget in candidates:
+        name = widget.property(SlicerParameterNamePropertyName)
+        if name:
+            nameToWidget[name] = widget
+    return _connectParametersToGui(self, nameToWidget)
+
+
+def _disconnectGui(self, tag) -> None:
+    """Unbind the widgets of ``tag``: later edits in them no longer write the parameter node."""
+    if tag in self._parameterGUIs:
+        for connector in self._parameterGUIs[tag].values():
+            connector.onChanged(None)
+        del self._parameterGUIs[tag]
 
 
 _METHODS = {
@@ -527,9 +1167,9 @@ _METHODS = {
     "isCached": lambda self, name: False,
     "getValue": _get_value,
     "setValue": _set_value,
-    "connectGui": _connect_gui,
-    "connectParametersToGui": _connect_gui,
-    "disconnectGui": lambda self, tag: None,
+    "connectGui": _connectGui,
+    "connectParametersToGui": _connectParametersToGui,
+    "disconnectGui": _disconnectGui,
     "StartModify": lambda self: self.parameterNode.StartModify(),
     "EndModify": lambda self, wasModified: self.parameterNode.EndModify(wasModified),
     "AddObserver": lambda self, event, callback, priority=0.0: self.parameterNode.AddObserver(

@@ -4,9 +4,14 @@ Real (the PyPI package ``slicer-core``): ``import slicer``, ``slicer.util``, eve
 storage node, ``vtkMRMLScene``, the module logics (volumes, segmentations, tables, plots, markups,
 texts, colors, subject hierarchy, transforms), ``slicer.util.VTKObservationMixin``.
 
-Stand-ins (Qt-free, in ``slicer_standins`` and ``parameter_node_wrapper_standin``, installed by
-:func:`install`): ``qt``, ``ctk``, ``slicer.app``, ``slicer.modules``, ``slicer.ScriptedLoadableModule``,
-``slicer.i18n`` and ``slicer.parameterNodeWrapper``. Each is installed only where slicer-core lacks it.
+Real Qt: ``qt`` is PySide6 behind a PythonQt-compatible adapter (``pythonqt_adapter``): one offscreen
+``QApplication`` per test session, PythonQt's attribute, signal and enum rules, no dialog that answers
+itself. ``ctk`` and ``slicer.qMRML*`` are real Qt widgets bound to the scene (``slicer_widgets``).
+
+Stand-ins (in ``slicer_standins``, ``slicer_widgets`` and ``parameter_node_wrapper_standin``, installed
+by :func:`install`): ``ctk``, the ``slicer.qMRML*`` widgets, ``slicer.app``, ``slicer.modules``,
+``slicer.ScriptedLoadableModule``, ``slicer.i18n`` and ``slicer.parameterNodeWrapper``. Each is
+installed only where slicer-core lacks it.
 
 Per test, :func:`open_session` builds what the Slicer application builds at startup: a fresh
 ``vtkMRMLScene`` (root directory in a temporary folder) installed as ``slicer.mrmlScene``, an
@@ -112,12 +117,23 @@ def install():
         return slicer
     import slicer_standins as standins
 
-    for name, make in (("qt", standins.make_qt_module), ("ctk", standins.make_ctk_module)):
+    for name, make, kind in (
+        ("qt", standins.make_qt_module, "adapter"),
+        ("ctk", standins.make_ctk_module, "stand-in"),
+    ):
         if name in sys.modules and not getattr(sys.modules[name], "__is_slicer_harness_standin__", False):
             _installed[name] = f"left as found: {sys.modules[name]!r}"
         else:
             sys.modules[name] = make()
-            _installed[name] = "stand-in"
+            _installed[name] = kind
+
+    # Slicer's qMRML widget classes (slicer.qMRMLNodeComboBox...): real Qt widgets on the real scene.
+    import slicer_widgets
+
+    for class_name, cls in slicer_widgets.SLICER_CLASSES.items():
+        if not hasattr(slicer, class_name):
+            setattr(slicer, class_name, cls)
+            _installed[f"slicer.{class_name}"] = "stand-in"
 
     if not hasattr(slicer, "modules"):
         slicer.modules = types.SimpleNamespace()
@@ -198,9 +214,10 @@ class MRMLSession:
         self.data_io_manager_logic.SetAndObserveDataIOManager(self.remote_io_logic.GetDataIOManager())
         self.remote_io_logic.AddDataIOToScene()
 
+        import qt
         import slicer_standins
 
-        slicer_standins.QSettings.store.clear()
+        qt.QSettings().clear()  # the adapter keeps the session's settings in a temporary INI file
         for module_name, logic in self.logics.items():
             setattr(slicer.modules, module_name.lower(), slicer_standins.ModuleStandIn(module_name, logic))
         if _installed.get("slicer.app") == "stand-in":
@@ -208,10 +225,23 @@ class MRMLSession:
         self._previous_scene = slicer.mrmlScene
         slicer.mrmlScene = self.scene
 
+    def layoutManager(self):
+        """``slicer.app.layoutManager()``: made on first use (the real ``vtkMRMLLayoutLogic`` then adds
+        the layout node and its view nodes to the scene, as the application does at startup)."""
+        if getattr(self, "_layout_manager", None) is None:
+            import slicer_widgets
+
+            self._layout_manager = slicer_widgets.qSlicerLayoutManager(self.scene)
+        return self._layout_manager
+
     def close(self) -> None:
         """Empty the scene, release the logics and put back the idle scene."""
         import slicer
 
+        if getattr(self, "_layout_manager", None) is not None:
+            # The application never clears its singletons; the layout logic must let go first.
+            self._layout_manager.layoutLogic().SetMRMLScene(None)
+            self._layout_manager = None
         self.scene.Clear(1)
         for module_name in self.logics:
             if getattr(slicer.modules, module_name.lower(), None) is not None:

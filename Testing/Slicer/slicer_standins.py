@@ -1,25 +1,28 @@
-"""Qt-free stand-ins for the parts of the Slicer application that slicer-core does not ship.
+"""Stand-ins for the parts of the Slicer application that slicer-core does not ship.
 
 Nothing here is MRML. Everything MRML (scene, nodes, storage nodes, module logics, ``slicer.util``)
-is the real slicer-core code; see ``slicer_harness``. The stand-ins only make a scripted module
-file importable and its Logic and self-test runnable outside the application:
+is the real slicer-core code; see ``slicer_harness``. The stand-ins make a scripted module file
+importable and its Logic and self-test runnable outside the application, and reject what Slicer
+rejects. Each follows the Slicer 5.10 source named beside it:
 
-- ``qt`` / ``ctk``: modules whose ``Q*``/``ctk*`` names are inert classes, so ``import qt``,
-  annotations and subclassing in class bodies work. A few classes that ``slicer.util`` helpers use
-  from Logic code are small working versions (``QSettings`` in memory, ``QDir``, ``QFileInfo``,
-  ``QLocale``, ``QDateTime``). Widgets do nothing: the GUI is tested elsewhere (Testing/UI).
-- ``slicer.app``: ``SlicerAppStandIn`` (temporaryPath, processEvents, testingEnabled, settings,
-  coreIOManager backed by real storage nodes and module logics, ...).
+- ``qt`` / ``ctk``: the PythonQt-compatible adapter over PySide6 (``pythonqt_adapter``) and the
+  CTK widgets of ``slicer_widgets``. Modal dialogs (message boxes, file and input dialogs) are never
+  auto-accepted: the test scripts each answer (``slicer_dialogs``, the ``dialogs`` fixture).
+- ``slicer.app``: ``SlicerAppStandIn`` (qSlicerCoreApplication/qSlicerApplication as a user runs
+  it: ``testingEnabled()`` False unless a test asks, a main window, temporaryPath, settings,
+  module manager signals, coreIOManager backed by real storage nodes and module logics, ...).
 - ``slicer.modules``: one entry per registered module, ``.logic()`` returns the real logic.
-- ``slicer.ScriptedLoadableModule``: the four base classes, following Slicer 5.x's own code.
+- ``slicer.ScriptedLoadableModule``: the four base classes, after
+  Base/Python/slicer/ScriptedLoadableModule.py.
 - ``slicer.i18n``: ``translate``/``tr`` return the source text.
 
+``slicer.util`` is slicer-core's real module (``tryWithErrorDisplay``, the ``*Display`` dialogs,
+``delayDisplay``, ``reloadScriptedModule``...): nothing here replaces any of it.
 ``slicer.parameterNodeWrapper`` is in ``parameter_node_wrapper_standin`` (slicer-core lacks it).
 """
 
 from __future__ import annotations
 
-import datetime
 import importlib
 import logging
 import os
@@ -39,187 +42,50 @@ __all__ = [
     "make_scripted_loadable_module",
 ]
 
-#: Every ``qt``/``ctk`` name looked up so far (``"qt.QPushButton"``, ``"qt.QSettings"``).
-#: Clear it, run Logic code, and assert it is still empty to show the Logic does not use Qt.
-QT_NAMES_USED: set[str] = set()
-
+from pythonqt_adapter import QT_NAMES_USED  # every qt/ctk name looked up (the adapter records qt.*)
 
 # --------------------------------------------------------------------------------------------------
 # qt / ctk
 # --------------------------------------------------------------------------------------------------
 
 
-class _Flag(int):
-    """An enum value such as ``qt.QMessageBox.Ok``: a distinct int bit, combinable with ``|``."""
+def make_qt_module() -> types.ModuleType:
+    """``qt``: the PythonQt-compatible adapter over PySide6 (``pythonqt_adapter``)."""
+    import pythonqt_adapter
 
-    _next_bit = 8  # values from 256 up: never equal to True, False or a small int
-
-    def __new__(cls, name: str):
-        value = super().__new__(cls, 1 << _Flag._next_bit)
-        _Flag._next_bit += 1
-        value._name = name
-        return value
-
-    def __repr__(self) -> str:
-        return self._name
+    return pythonqt_adapter.install()
 
 
-class _Inert:
-    """What any unknown method or signal on an inert object returns: callable, connectable, falsy."""
+class _WidgetModule(types.ModuleType):
+    """``ctk``: the stand-in classes of ``slicer_widgets``; any other name is an AttributeError."""
 
-    def __call__(self, *args, **kwargs):
-        return None
-
-    def connect(self, *args, **kwargs) -> None:
-        return None
-
-    def disconnect(self, *args, **kwargs) -> None:
-        return None
-
-    def emit(self, *args, **kwargs) -> None:
-        return None
-
-    def __bool__(self) -> bool:
-        return False
-
-
-class _InertMeta(type):
-    """Class-level lookups: capitalised names are enum values, others are no-op static methods."""
-
-    def __getattr__(cls, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = _Flag(f"{cls.__name__}.{name}") if name[:1].isupper() else _Inert()
-        setattr(cls, name, value)
-        return value
-
-
-class _InertQObject(metaclass=_InertMeta):
-    """Base of every auto-created qt/ctk class: accepts any constructor call, does nothing."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _Inert()
-
-
-class _InertModule(types.ModuleType):
-    """A module whose public names are looked up in ``_classes``, made on first use as inert classes.
-
-    Nothing is set as a module attribute, so every lookup (``qt.QWidget``, ``from qt import QTimer``)
-    passes through ``__getattr__`` and is recorded in ``QT_NAMES_USED``.
-    """
-
-    def __init__(self, name: str, doc: str, working_classes: tuple[type, ...] = ()) -> None:
+    def __init__(self, name: str, doc: str, classes: dict) -> None:
         super().__init__(name, doc)
-        self._classes = {cls.__name__: cls for cls in working_classes}
+        self._classes = dict(classes)
         self.__is_slicer_harness_standin__ = True
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         QT_NAMES_USED.add(f"{self.__name__}.{name}")
-        if name not in self._classes:
-            self._classes[name] = _InertMeta(name, (_InertQObject,), {"__module__": self.__name__})
-        return self._classes[name]
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}") from None
 
-
-class QSettings:
-    """In-memory settings shared by all instances (reset per test by the harness)."""
-
-    store: typing.ClassVar[dict[str, object]] = {}
-
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def value(self, key: str, default=None):
-        return self.store.get(key, default)
-
-    def setValue(self, key: str, value) -> None:
-        self.store[key] = value
-
-    def contains(self, key: str) -> bool:
-        return key in self.store
-
-    def remove(self, key: str) -> None:
-        self.store.pop(key, None)
-
-    def allKeys(self) -> list[str]:
-        return list(self.store)
-
-    def sync(self) -> None:
-        pass
-
-
-class QDir:
-    """The path operations ``slicer.util.tempDirectory`` needs."""
-
-    def __init__(self, path: str | QDir = "") -> None:
-        self._path = os.path.abspath(str(path) if path else os.getcwd())
-
-    def __str__(self) -> str:
-        return self._path
-
-    def absolutePath(self) -> str:
-        return self._path
-
-    def mkpath(self, path: str) -> bool:
-        os.makedirs(os.path.join(self._path, str(path)), exist_ok=True)
-        return True
-
-    def exists(self) -> bool:
-        return os.path.isdir(self._path)
-
-
-class QFileInfo:
-    def __init__(self, directory: str | QDir, name: str | None = None) -> None:
-        self._path = os.path.join(str(directory), name) if name is not None else str(directory)
-
-    def absoluteFilePath(self) -> str:
-        return os.path.abspath(self._path)
-
-    def exists(self) -> bool:
-        return os.path.exists(self._path)
-
-
-class QDateTime:
-    def __init__(self, value: datetime.datetime | None = None) -> None:
-        self.value = value or datetime.datetime.now()
-
-    @staticmethod
-    def currentDateTime() -> QDateTime:
-        return QDateTime()
-
-
-class QLocale(_InertQObject):
-    """Formats a ``QDateTime`` with the Qt pattern letters ``slicer.util.tempDirectory`` uses."""
-
-    _QT_TO_STRFTIME = (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("hh", "%H"), ("mm", "%M"), ("ss", "%S"))
-
-    def toString(self, value: QDateTime, pattern: str) -> str:
-        milliseconds = f"{value.value.microsecond // 1000:03d}"
-        pattern = pattern.replace("zzz", milliseconds)
-        for qt_code, strftime_code in self._QT_TO_STRFTIME:
-            pattern = pattern.replace(qt_code, strftime_code)
-        return value.value.strftime(pattern)
-
-
-def make_qt_module() -> types.ModuleType:
-    """Return the ``qt`` stand-in module (PythonQt's ``qt`` in Slicer)."""
-    return _InertModule(
-        "qt",
-        "Qt-free stand-in for PythonQt's qt module (Testing/Slicer/slicer_standins.py).",
-        (QSettings, QDir, QFileInfo, QDateTime, QLocale),
-    )
+    def __dir__(self):
+        return sorted(self._classes)
 
 
 def make_ctk_module() -> types.ModuleType:
-    """Return the ``ctk`` stand-in module: every ``ctk*`` name is an inert class."""
-    return _InertModule(
-        "ctk", "Qt-free stand-in for Slicer's ctk module (Testing/Slicer/slicer_standins.py)."
+    """Return the ``ctk`` module: the CTK widgets of ``slicer_widgets`` (real Qt widgets)."""
+    make_qt_module()
+    import slicer_widgets
+
+    return _WidgetModule(
+        "ctk",
+        "CTK widgets as PySide6 stand-ins (Testing/Slicer/slicer_widgets.py).",
+        slicer_widgets.CTK_CLASSES,
     )
 
 
@@ -247,17 +113,41 @@ class ModuleStandIn:
 
 
 class _ModuleManagerStandIn:
+    """``qSlicerModuleManager``: ``module(name)`` and its signals, connected PythonQt-style.
+
+    ``emit("moduleAboutToBeUnloaded(QString)", name)`` is what Slicer does before unloading a module
+    (application exit): connected slots run, so a module widget's ``cleanup()`` is called.
+    """
+
+    SIGNALS = ("moduleAboutToBeUnloaded(QString)", "moduleLoaded(QString)", "moduleAboutToBeLoaded(QString)")
+
     def __init__(self, modules: types.SimpleNamespace) -> None:
         self._modules = modules
+        self._slots: dict[str, list] = {signal: [] for signal in self.SIGNALS}
 
     def module(self, name: str):
         return getattr(self._modules, name.lower(), None)
 
-    def connect(self, *args, **kwargs) -> None:
-        pass
+    def connect(self, signal: str, slot) -> bool:
+        if signal not in self._slots:
+            raise ValueError(f"qSlicerModuleManager has no signal {signal!r} (known: {self.SIGNALS})")
+        self._slots[signal].append(slot)
+        return True
 
-    def disconnect(self, *args, **kwargs) -> None:
-        pass
+    def disconnect(self, signal: str, slot) -> bool:
+        slots = self._slots.get(signal, [])
+        if slot in slots:
+            slots.remove(slot)
+            return True
+        return False
+
+    def emit(self, signal: str, *args) -> None:
+        for slot in list(self._slots[signal]):
+            slot(*args)
+
+    def _reset(self) -> None:
+        for slots in self._slots.values():
+            slots.clear()
 
 
 # File types as Slicer's qSlicerCoreIOManager names them; longest extension first.
@@ -402,17 +292,75 @@ class CoreIOManagerStandIn:
             userMessages.AddMessage(vtk.vtkCommand.ErrorEvent, text)
 
 
+def _make_main_window_class():
+    """``qSlicerMainWindow`` as a real ``QMainWindow`` (PySide6, through the ``qt`` adapter)."""
+    import pythonqt_adapter
+
+    pythonqt_adapter.install()
+    from PySide6 import QtWidgets
+
+    class StatusBarStandIn(QtWidgets.QStatusBar):
+        """The main window's status bar; ``messages`` records what ``slicer.util.showStatusMessage`` shows."""
+
+        def __init__(self, parent=None) -> None:
+            super().__init__(parent)
+            self.messages: list[tuple[str, int]] = []
+
+        def showMessage(self, message: str, timeout: int = 0) -> None:
+            self.messages.append((message, timeout))
+            super().showMessage(message, timeout)
+
+        def clearMessage(self) -> None:
+            self.messages.append(("", 0))
+            super().clearMessage()
+
+    class MainWindowStandIn(QtWidgets.QMainWindow):
+        """``qSlicerMainWindow``: what ``slicer.util.mainWindow()`` finds among
+        ``slicer.app.topLevelWidgets()``.
+
+        A user's Slicer has one, so ``slicer.util.errorDisplay`` and friends show a modal message box
+        (see ``slicer_dialogs``) instead of only logging, as they do without a main window. Never shown.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.setObjectName("qSlicerMainWindow")
+            self.setStatusBar(StatusBarStandIn(self))
+
+    pythonqt_adapter.mark_cpp_class(MainWindowStandIn)
+    return MainWindowStandIn
+
+
+_main_window_class = None
+
+
+def MainWindowStandIn():
+    global _main_window_class
+    if _main_window_class is None:
+        _main_window_class = _make_main_window_class()
+    return _main_window_class()
+
+
 class SlicerAppStandIn:
     """``slicer.app`` without Qt: the attributes scripted-module Logic and self-tests use.
 
-    ``testingEnabled()`` is True, as when Slicer runs its self-tests: ``slicer.util.errorDisplay``
-    and the confirm dialogs then only log (confirm dialogs return their testing value).
+    Follows Slicer 5.10's ``qSlicerCoreApplication``/``qSlicerApplication`` as a user runs it:
+    ``testingEnabled()`` is False (Slicer started without ``--testing``) and there is a main window,
+    so the real ``slicer.util`` dialogs are modal and must be answered (``slicer_dialogs``). A test
+    that runs as Slicer's ctest would (``--testing``) asks for it with the ``slicer_testing_enabled``
+    fixture or the ``slicer_testing`` marker; then ``errorDisplay`` only logs and the confirm
+    dialogs return their testing value, as in Slicer.
     """
 
     applicationName = "3D Slicer"
     majorVersion = 5
     minorVersion = 13
     documentationBaseUrl = "https://slicer.readthedocs.io/en/latest/"
+    #: What the application's settings panels register at startup (qSlicerSettingsDeveloperPanel).
+    DEFAULT_SETTINGS: typing.ClassVar[dict[str, object]] = {
+        "Developer/DeveloperMode": False,
+        "Developer/SelfTestDisplayMessageDelay": 0.0,
+    }
 
     def __init__(self, modules: types.SimpleNamespace) -> None:
         self.temporaryPath = ""
@@ -420,24 +368,47 @@ class SlicerAppStandIn:
         self._modules = modules
         self._session = None
         self._module_manager = _ModuleManagerStandIn(modules)
+        self._testing_enabled = False
+        self._main_window = MainWindowStandIn()
 
     # state the harness sets per test
     def _attach(self, session) -> None:
         self._session = session
         self.temporaryPath = session.temporary_path
+        self._testing_enabled = False
+        self._main_window = MainWindowStandIn()
+        self._module_manager._reset()
+        settings = self.settings()
+        for key, value in self.DEFAULT_SETTINGS.items():
+            if not settings.contains(key):
+                settings.setValue(key, value)
 
     def _detach(self) -> None:
         self._session = None
+        self._testing_enabled = False
+
+    def _set_testing_enabled(self, enabled: bool) -> None:
+        """What ``Slicer --testing`` sets at startup; tests use the ``slicer_testing_enabled`` fixture."""
+        self._testing_enabled = bool(enabled)
 
     # application services
     def processEvents(self, *args) -> None:
-        pass
+        """The session's real ``QApplication`` processes its events (QProcess output, timers...)."""
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.processEvents(*args)
 
     def testingEnabled(self) -> bool:
-        return True
+        return self._testing_enabled
 
     def commandOptions(self):
-        return types.SimpleNamespace(noMainWindow=True, testingEnabled=True)
+        return types.SimpleNamespace(noMainWindow=False, testingEnabled=self._testing_enabled)
+
+    def topLevelWidgets(self) -> list:
+        return [self._main_window]
+
+    def mainWindow(self) -> MainWindowStandIn:
+        return self._main_window
 
     def translate(self, context, text, *args) -> str:
         return text
@@ -448,11 +419,15 @@ class SlicerAppStandIn:
     def disconnect(self, *args, **kwargs) -> None:
         pass
 
-    def settings(self) -> QSettings:
-        return QSettings()
+    def settings(self):
+        import qt
 
-    def userSettings(self) -> QSettings:
-        return QSettings()
+        return qt.QSettings()
+
+    def userSettings(self):
+        import qt
+
+        return qt.QSettings()
 
     def moduleManager(self) -> _ModuleManagerStandIn:
         return self._module_manager
@@ -461,7 +436,8 @@ class SlicerAppStandIn:
         return f"{self.documentationBaseUrl}user_guide/modules/{moduleName.lower()}.html"
 
     def layoutManager(self):
-        return None
+        """qSlicerLayoutManager on the session's scene (``slicer_widgets.qSlicerLayoutManager``)."""
+        return self._require_session().layoutManager()
 
     def applicationLogic(self):
         return self._require_session().app_logic
@@ -481,10 +457,14 @@ class SlicerAppStandIn:
         pass
 
     def setOverrideCursor(self, *args) -> None:
-        pass
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.setOverrideCursor(*args)
 
     def restoreOverrideCursor(self) -> None:
-        pass
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.restoreOverrideCursor()
 
     def _require_session(self):
         if self._session is None:
@@ -534,13 +514,24 @@ class ModuleParentStandIn:
 
 
 def make_scripted_loadable_module() -> types.ModuleType:
-    """``slicer.ScriptedLoadableModule`` following Slicer 5.x, minus the Qt (icons, developer section)."""
+    """``slicer.ScriptedLoadableModule`` following Slicer 5.10's Base/Python/slicer/ScriptedLoadableModule.py.
+
+    Same defaults, resource paths, self-test registration and discovery, clean-up on
+    ``moduleAboutToBeUnloaded``, Reload (the real ``slicer.util.reloadScriptedModule``), Test and
+    Reload-and-Test (inside the real ``tryWithErrorDisplay``), and ``delayDisplay`` through the real
+    ``slicer.util.delayDisplay``. Qt parts (icon, developer section) use whatever ``qt``/``ctk`` is
+    installed. Not provided: ``onEditSource`` and screenshots (``takeScreenshot`` with
+    ``enableScreenshots`` raises NotImplementedError: there is no layout manager to grab).
+    """
     import slicer
 
     module = types.ModuleType(
         "slicer.ScriptedLoadableModule",
-        "Stand-in for slicer.ScriptedLoadableModule (Testing/Slicer/slicer_standins.py).",
+        "Stand-in for slicer.ScriptedLoadableModule, after Slicer 5.10 (Testing/Slicer/slicer_standins.py).",
     )
+
+    def tr(text: str) -> str:
+        return slicer.i18n.tr(text)
 
     class ScriptedLoadableModule:
         def __init__(self, parent) -> None:
@@ -550,9 +541,21 @@ def make_scripted_loadable_module() -> types.ModuleType:
             parent.title = ""
             parent.categories = []
             parent.dependencies = []
-            parent.contributors = []
-            parent.helpText = ""
-            parent.acknowledgementText = ""
+            parent.contributors = ["Andras Lasso (PerkLab, Queen's University), Steve Pieper (Isomics)"]
+            parent.helpText = tr(
+                "\nThis module was created from a template and the help section has not yet been updated.\n"
+            )
+            # Slicer sets its own acknowledgement boilerplate here; a module is expected to replace it.
+            parent.acknowledgementText = tr("\nThis module's acknowledgement has not been written.\n")
+            # The icon is Resources/Icons/<ModuleName>.svg or .png next to the module file.
+            moduleDir = os.path.dirname(self.parent.path)
+            for extension in (".svg", ".png"):
+                iconPath = os.path.join(moduleDir, "Resources/Icons", self.moduleName + extension)
+                if os.path.isfile(iconPath):
+                    import qt
+
+                    parent.icon = qt.QIcon(iconPath)
+                    break
             if not hasattr(slicer, "selfTests"):
                 slicer.selfTests = {}
             slicer.selfTests[self.moduleName] = self.runTest
@@ -566,7 +569,13 @@ def make_scripted_loadable_module() -> types.ModuleType:
                 if docPage
                 else slicer.app.moduleDocumentationUrl(self.moduleName)
             )
-            return f'<p>For more information, see the <a href="{url}">online documentation</a>.</p>'
+            return (
+                "<p>"
+                + tr("For more information, see the {url_start}online documentation{url_end}.").format(
+                    url_start=f'<a href="{url}">', url_end="</a>"
+                )
+                + "</p>"
+            )
 
         def runTest(self, msec=100, **kwargs) -> None:
             test_module = importlib.import_module(self.__module__)
@@ -580,16 +589,31 @@ def make_scripted_loadable_module() -> types.ModuleType:
             test_case.runTest(**kwargs)
 
     class ScriptedLoadableModuleWidget:
-        """Importable and subclassable; not set up (no GUI here: the .ui is tested in Testing/UI)."""
+        """Without a parent, Slicer makes a ``slicer.qMRMLWidget`` and calls ``setup()`` itself."""
 
         def __init__(self, parent=None) -> None:
             super().__init__()
             self.moduleName = self.__class__.__name__
             if self.moduleName.endswith("Widget"):
                 self.moduleName = self.moduleName[:-6]
-            self.developerMode = False
-            self.parent = parent
-            self.layout = None
+            self.developerMode = slicer.util.settingsValue(
+                "Developer/DeveloperMode", False, converter=slicer.util.toBool
+            )
+            if not parent:
+                import qt
+
+                self.parent = slicer.qMRMLWidget()  # AttributeError without the qMRML widget stand-ins
+                self.parent.setLayout(qt.QVBoxLayout())
+                self.parent.setMRMLScene(slicer.mrmlScene)
+            else:
+                self.parent = parent
+            self.layout = self.parent.layout()
+            if not parent:
+                self.setup()
+                self.parent.show()
+            slicer.app.moduleManager().connect(
+                "moduleAboutToBeUnloaded(QString)", self._onModuleAboutToBeUnloaded
+            )
 
         def resourcePath(self, filename: str) -> str:
             return os.path.join(
@@ -597,13 +621,70 @@ def make_scripted_loadable_module() -> types.ModuleType:
             )
 
         def cleanup(self) -> None:
-            pass
+            """Called when the module is about to be unloaded (application exit, Reload)."""
+
+        def _onModuleAboutToBeUnloaded(self, moduleName) -> None:
+            if moduleName == self.moduleName:
+                self.cleanup()
+                if self.developerMode and hasattr(self, "reloadTestMenuButton"):
+                    import qt
+
+                    qt.QSettings().setValue(
+                        f"{self.moduleName}/PreferredReloadAndTestAction",
+                        self.reloadTestMenuButton.defaultAction().objectName,
+                    )
+                slicer.app.moduleManager().disconnect(
+                    "moduleAboutToBeUnloaded(QString)", self._onModuleAboutToBeUnloaded
+                )
 
         def setupDeveloperSection(self) -> None:
-            pass
+            """Developer mode only (off unless the setting Developer/DeveloperMode is true)."""
+            if not self.developerMode:
+                return
+            import ctk
+            import qt
+
+            self.reloadCollapsibleButton = ctk.ctkCollapsibleButton()
+            self.reloadCollapsibleButton.text = "Reload && Test"
+            self.layout.addWidget(self.reloadCollapsibleButton)
+            reloadFormLayout = qt.QFormLayout(self.reloadCollapsibleButton)
+            self.reloadButton = qt.QPushButton("Reload")
+            self.reloadButton.toolTip = "Reload this module."
+            self.reloadButton.connect("clicked()", self.onReload)
+            self.testButton = qt.QPushButton("Test")
+            self.testButton.connect("clicked()", self.onTest)
+            self.reloadAndTestButton = qt.QPushButton("Reload and Test")
+            self.reloadAndTestButton.connect("clicked()", self.onReloadAndTest)
+            rowLayout = qt.QHBoxLayout()
+            for button in (self.reloadButton, self.testButton, self.reloadAndTestButton):
+                rowLayout.addWidget(button)
+            reloadFormLayout.addRow(rowLayout)
 
         def setup(self) -> None:
             self.setupDeveloperSection()
+
+        def onReload(self) -> None:
+            """Slicer's Reload: ``slicer.util.reloadScriptedModule`` (the real one) re-imports the file."""
+            print("\n" * 2)
+            print("-" * 30)
+            print("Reloading module: " + self.moduleName)
+            print("-" * 30)
+            print("\n" * 2)
+            slicer.util.reloadScriptedModule(self.moduleName)
+
+        def _selfTestDelay(self) -> int:
+            return int(slicer.app.userSettings().value("Developer/SelfTestDisplayMessageDelay"))
+
+        def onTest(self, **kwargs) -> None:
+            with slicer.util.tryWithErrorDisplay("Test failed."):
+                test = slicer.selfTests[self.moduleName]
+                test(msec=self._selfTestDelay(), **kwargs)
+
+        def onReloadAndTest(self, **kwargs) -> None:
+            with slicer.util.tryWithErrorDisplay("Reload and Test failed."):
+                self.onReload()
+                test = slicer.selfTests[self.moduleName]
+                test(msec=self._selfTestDelay(), **kwargs)
 
     class ScriptedLoadableModuleLogic:
         def __init__(self, parent=None) -> None:
@@ -648,11 +729,12 @@ def make_scripted_loadable_module() -> types.ModuleType:
             return node
 
     class ScriptedLoadableModuleTest(unittest.TestCase):
-        """Slicer's self-test base; ``delayDisplay`` only logs and screenshots are not taken."""
+        """Slicer's self-test base; ``delayDisplay`` is the real ``slicer.util.delayDisplay``."""
 
         def __init__(self, *args, **kwargs) -> None:
             self.moduleTestNames: list[str] = []
             super().__init__(*args, **kwargs)
+            super(unittest.TestCase, self).__init__()
             self.enableScreenshots = False
             self.screenshotScaleFactor = 1.0
             if not self.moduleTestNames:
@@ -661,10 +743,25 @@ def make_scripted_loadable_module() -> types.ModuleType:
                 ]
 
         def delayDisplay(self, message, requestedDelay=None, msec=None) -> None:
-            logging.info(message)
+            if hasattr(self, "messageDelay"):
+                msec = self.messageDelay
+            if msec is None:
+                msec = requestedDelay
+            if msec is None:
+                msec = 100
+            slicer.util.delayDisplay(message, msec)
 
         def takeScreenshot(self, name, description, type=-1) -> None:
             self.delayDisplay(description)
+            if not self.enableScreenshots:
+                return
+            raise NotImplementedError("takeScreenshot: the test harness has no layout manager to grab")
+
+        def setUp(self) -> None:
+            return
+
+        def tearDown(self) -> None:
+            return
 
         def runTest(self) -> None:
             if not self.moduleTestNames:

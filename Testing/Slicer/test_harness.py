@@ -59,7 +59,14 @@ def test_slicer_is_slicer_core_and_stand_ins_fill_only_the_gaps(mrml_scene):
     assert hasattr(slicer, "vtkMRMLScene") and hasattr(slicer.util, "arrayFromVolume")
     assert slicer.mrmlScene is mrml_scene
     installed = harness.standins_installed()
-    for name in ("qt", "ctk", "slicer.app", "slicer.modules", "slicer.ScriptedLoadableModule"):
+    assert installed["qt"] == "adapter"  # PySide6 behind PythonQt's rules (pythonqt_adapter)
+    for name in (
+        "ctk",
+        "slicer.qMRMLNodeComboBox",
+        "slicer.app",
+        "slicer.modules",
+        "slicer.ScriptedLoadableModule",
+    ):
         assert installed[name] == "stand-in", name
     assert installed["slicer.parameterNodeWrapper"] in ("real", "stand-in")
     assert isinstance(slicer.modules.segmentations.logic(), slicer.vtkSlicerSegmentationsModuleLogic)
@@ -409,12 +416,20 @@ def test_app_temporary_path_and_temp_directory_are_in_the_tests_folder(mrml_sess
     assert Path(mrml_session.scene.GetRootDirectory()) == tmp_path / "scene"
 
 
+@pytest.mark.slicer_testing
 def test_error_display_only_logs_as_in_slicers_testing_mode(caplog):
     with caplog.at_level(logging.ERROR):
         slicer.util.errorDisplay("Albumin is missing")
     assert "Albumin is missing" in caplog.text
     with pytest.raises(ValueError), slicer.util.tryWithErrorDisplay("Scoring failed", waitCursor=True):
         raise ValueError("no model bundle")
+
+
+def test_error_display_is_a_modal_message_box_for_a_user(dialogs, caplog):
+    dialogs.expect("Albumin is missing", "Ok", kind="message")
+    with caplog.at_level(logging.ERROR):
+        slicer.util.errorDisplay("Albumin is missing")
+    assert "Albumin is missing" in caplog.text and dialogs.shown[0].title == "3D Slicer error"
 
 
 # --------------------------------------------------------------------------------------------------

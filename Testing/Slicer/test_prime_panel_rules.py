@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
+import types
+from pathlib import Path
 
 import pytest
 
@@ -122,20 +124,6 @@ def test_score_command_and_progress_lines(panel, tmp_path):
     assert panel.scoring.scoreButtonText(True) != panel.scoring.scoreButtonText(False)
 
 
-def test_dependencies_are_installed_only_after_asking(panel, monkeypatch):
-    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"surely_not_a_module_xyz": "xyz-pkg"})
-    installed = []
-    assert panel.scoring.ensureScoringDependencies(lambda message: False, installed.extend) is False
-    assert installed == []
-    assert (
-        panel.scoring.ensureScoringDependencies(lambda message: "xyz-pkg" in message, installed.extend)
-        is False
-    )
-    assert installed == ["xyz-pkg"]
-    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"json": "json"})
-    assert panel.scoring.ensureScoringDependencies(lambda message: pytest.fail("asked"), installed.extend)
-
-
 def test_result_text_names_top_features_and_warnings(panel):
     result = {
         "response_probability": 0.62,
@@ -174,56 +162,114 @@ def test_texts_from_a_csv_row_show_canonical_codes_and_keep_invalid_text(panel):
 # --------------------------------------------------------------------------------------------------
 # Dependencies: installed on first use, after asking, with Slicer's own installer
 
+MISSING = "surely-not-a-distribution-xyz>=1.2"
 
-def test_on_slicer_5_12_pip_ensure_asks_and_installs_the_missing_requirements(panel, monkeypatch):
-    """With ``slicer.packaging`` (Slicer ≥ 5.12) its pip_ensure asks, in Slicer's dialog, and installs."""
-    monkeypatch.setattr(
-        panel.scoring, "SCORING_REQUIREMENTS", {"json": "json", "surely_not_xyz": "xyz-pkg>=1.2"}
+
+def test_requirements_file_is_pyprojects_dependencies(panel):
+    """The panel installs exactly what PRIMELib declares (a drift would break scoring in Slicer)."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(panel.scoring.__file__).parents[2] / "pyproject.toml").read_text())
+    assert panel.scoring.loadRequirements() == pyproject["project"]["dependencies"]
+
+
+def test_missing_means_absent_or_outside_the_range(panel):
+    from importlib import metadata
+
+    numpy = metadata.version("numpy")
+    assert panel.scoring.missingRequirements([f"numpy=={numpy}", "numpy>=1", MISSING]) == [MISSING]
+    assert panel.scoring.missingRequirements(["numpy<1"]) == ["numpy<1"]  # installed, outside the range
+    assert panel.scoring.missingRequirements(['numpy<1; python_version < "3"']) == []  # marker false
+
+
+def test_dependencies_are_installed_only_after_asking_and_slicers_own_are_held(panel):
+    from importlib import metadata
+
+    installs = []
+
+    def install(arguments):  # as slicer.util.pip_install: a list, each item one pip argument
+        constraints = Path(arguments[arguments.index("--constraint") + 1]).read_text().split()
+        installs.append((arguments, constraints))
+
+    asked = []
+    assert (
+        panel.scoring.ensureDependencies(lambda m: asked.append(m) or False, install, requirements=[MISSING])
+        is False
     )
+    assert installs == [] and MISSING in asked[0]
+    assert (
+        panel.scoring.ensureDependencies(lambda m: True, install, requirements=["numpy>=1", MISSING]) is False
+    )
+    ((arguments, constraints),) = installs
+    assert arguments[0] == "--constraint" and arguments[2:] == [MISSING]  # only what is missing
+    assert f"numpy=={metadata.version('numpy')}" in constraints  # Slicer's numpy is never replaced
+    assert panel.scoring.ensureDependencies(
+        lambda m: pytest.fail("asked"), install, requirements=["numpy>=1"]
+    )
+
+
+def test_slicer_packaging_is_imported_as_the_submodule_it_is(panel, monkeypatch):
+    """`import slicer` does not load slicer.packaging (Slicer ≥ 5.12): it must be imported by name."""
+    import slicer
+
+    fake = types.ModuleType("slicer.packaging")
+    fake.pip_ensure = lambda *a, **k: None
+    monkeypatch.delattr(slicer, "packaging", raising=False)
+    monkeypatch.setitem(sys.modules, "slicer.packaging", fake)
+    assert getattr(slicer, "packaging", None) is None  # what the old lookup saw
+    assert panel.scoring.slicerPackaging() is fake
+    monkeypatch.delitem(sys.modules, "slicer.packaging")
+    assert panel.scoring.slicerPackaging() is None  # Slicer 5.10: no such module
+
+
+def test_on_slicer_5_12_pip_ensure_asks_and_installs_the_missing_requirements(panel):
+    """With ``slicer.packaging`` its pip_ensure asks, in Slicer's dialog, and installs, holding Slicer's
+    own packages with a constraints file."""
     calls = []
 
     class Packaging:  # slicer.packaging's pip_ensure: raises RuntimeError when the user declines
         def __init__(self, agree):
             self.agree = agree
 
-        def pip_ensure(self, requirements, requester=None):
-            calls.append(([str(r) for r in requirements], requester))
+        def pip_ensure(self, requirements, constraints=None, requester=None):
+            calls.append(([str(r) for r in requirements], Path(constraints).is_file(), requester))
             if not self.agree:
                 raise RuntimeError("User declined package installation")
 
     def ask(message):
         raise AssertionError("pip_ensure asks; PRIME must not ask a second time")
 
-    assert panel.scoring.ensureScoringDependencies(ask, packaging=Packaging(agree=False)) is False
+    requirements = ["numpy>=1", MISSING]
+    assert (
+        panel.scoring.ensureDependencies(ask, packaging=Packaging(False), requirements=requirements) is False
+    )
     # Agreed: installed (here nothing really is, so the check after installing still finds it missing).
-    assert panel.scoring.ensureScoringDependencies(ask, packaging=Packaging(agree=True)) is False
-    assert calls == [(["xyz-pkg>=1.2"], "PRIME")] * 2
+    assert (
+        panel.scoring.ensureDependencies(ask, packaging=Packaging(True), requirements=requirements) is False
+    )
+    assert calls == [([MISSING], True, "PRIME")] * 2
 
     class Broken:
-        def pip_ensure(self, requirements, requester=None):
+        def pip_ensure(self, requirements, constraints=None, requester=None):
             raise RuntimeError("pip failed: no network")
 
     with pytest.raises(RuntimeError, match="no network"):  # a failure is not a refusal: it is reported
-        panel.scoring.ensureScoringDependencies(ask, packaging=Broken())
+        panel.scoring.ensureDependencies(ask, packaging=Broken(), requirements=requirements)
 
 
 def test_before_slicer_5_12_prime_asks_then_slicer_util_pip_install_installs(panel, monkeypatch):
     import slicer
 
-    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"surely_not_xyz": "xyz-pkg>=1.2"})
-    monkeypatch.delattr(slicer, "packaging", raising=False)
+    monkeypatch.setattr(panel.scoring, "slicerPackaging", lambda: None)
     installed = []
-    monkeypatch.setattr(slicer.util, "pip_install", installed.append, raising=False)
-    asked = []
-    assert panel.scoring.ensureScoringDependencies(lambda m: asked.append(m) or False) is False
-    assert installed == [] and "xyz-pkg>=1.2" in asked[0]
-    assert panel.scoring.ensureScoringDependencies(lambda m: True) is False
-    assert installed == [["xyz-pkg>=1.2"]]  # one pip argument per requirement
-    # The report's own packages go the same way.
-    assert set(panel.scoring.REPORT_REQUIREMENTS) == {"matplotlib", "reportlab"}
+    monkeypatch.setattr(slicer.util, "pip_install", installed.append)
+    assert panel.scoring.ensureDependencies(lambda m: False, requirements=[MISSING]) is False
+    assert installed == []
+    assert panel.scoring.ensureDependencies(lambda m: True, requirements=[MISSING]) is False
+    assert installed[0][0] == "--constraint" and installed[0][2:] == [MISSING]
 
 
-def test_nothing_is_installed_or_asked_at_import(panel, load_module, monkeypatch, tmp_path):
+def test_nothing_is_installed_or_asked_at_import(panel, load_module, monkeypatch):
     """Importing the module (as Slicer does at startup) neither asks nor installs, even when packages
     are missing."""
     import importlib
@@ -231,18 +277,15 @@ def test_nothing_is_installed_or_asked_at_import(panel, load_module, monkeypatch
     import slicer
 
     calls = []
-    monkeypatch.setattr(slicer.util, "pip_install", lambda *a, **k: calls.append(a), raising=False)
-    monkeypatch.setattr(
-        slicer, "packaging", type("P", (), {"pip_ensure": lambda *a, **k: calls.append(a)}), raising=False
-    )
-    monkeypatch.setattr(
-        slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append(a) or True, raising=False
-    )
-    monkeypatch.setattr(panel.scoring, "SCORING_REQUIREMENTS", {"surely_not_xyz": "xyz-pkg"})
-    importlib.reload(panel.scoring)  # the module's own code runs again (and restores the requirements)
+    monkeypatch.setattr(slicer.util, "pip_install", lambda *a, **k: calls.append(a))
+    fake = types.ModuleType("slicer.packaging")
+    fake.pip_ensure = lambda *a, **k: calls.append(a)
+    monkeypatch.setitem(sys.modules, "slicer.packaging", fake)
+    monkeypatch.setattr(slicer.util, "confirmOkCancelDisplay", lambda *a, **k: calls.append(a) or True)
+    monkeypatch.setattr(panel.scoring, "loadRequirements", lambda path=None: [MISSING])
+    importlib.reload(panel.scoring)  # the module's own code runs again
     load_module(panel.scoring.__file__.replace("PRIMEPanel/scoring.py", "PRIME.py"), "PRIME_reimported")
     assert calls == []
-    assert "surely_not_xyz" not in panel.scoring.SCORING_REQUIREMENTS
 
 
 # --------------------------------------------------------------------------------------------------

@@ -386,3 +386,18 @@ def test_segment_editor_node_edits_the_chosen_segmentation_on_the_arterial_phase
     assert editor.GetSelectedSegmentID() in ("", None)
     logic.updateSegmentEditorNode(parameters, selectSegment=True)
     assert editor.GetSelectedSegmentID() == segment_id
+
+
+def test_segment_editor_keeps_not_overwriting_after_the_scene_is_closed(prime_module, mrml_scene):
+    """File → Close keeps the singleton editor node but resets it to overwrite all segments; the panel
+    sets its modes again, so painting one ROI still cannot erase the other."""
+    import slicer
+
+    logic = prime_module.PRIMELogic()
+    editor = logic.getSegmentEditorNode()
+    mrml_scene.Clear(0)  # what File → Close does
+    assert mrml_scene.GetSingletonNode(logic.SEGMENT_EDITOR_TAG, "vtkMRMLSegmentEditorNode") is editor
+    assert editor.GetOverwriteMode() == slicer.vtkMRMLSegmentEditorNode.OverwriteAllSegments  # Slicer's reset
+    assert logic.getSegmentEditorNode() is editor
+    assert editor.GetOverwriteMode() == slicer.vtkMRMLSegmentEditorNode.OverwriteNone
+    assert editor.GetMaskMode() == slicer.vtkMRMLSegmentationNode.EditAllowedEverywhere

@@ -1,8 +1,10 @@
-"""The module's .ui file, loaded by PySide6's QUiLoader offscreen (no Slicer needed).
+"""The module's .ui file, loaded as Slicer loads it: ``slicer.util.loadUI`` (slicer-core's real code)
+with the test harness's ``qt`` (PySide6 behind PythonQt's rules, offscreen) and its CTK/qMRML widgets
+(``Testing/Slicer/slicer_widgets.py``, the same ones the Slicer tests use).
 
-CTK and qMRML widgets are registered as small Qt stand-ins; the tests check that every widget the
-module code touches exists with the right type, that parameter bindings name real parameter-node
-fields, and that the panel renders.
+The tests check that every widget the module code touches exists with the right type, that parameter
+bindings name real parameter-node fields, that the properties the .ui sets exist on the classes, and
+that the panel renders.
 """
 
 from __future__ import annotations
@@ -10,86 +12,33 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="PySide6 is part of the slicer-test extra")
-from PySide6 import QtCore  # noqa: E402
-from PySide6.QtCore import QFile  # noqa: E402
-from PySide6.QtUiTools import QUiLoader  # noqa: E402
+pytest.importorskip("PySide6.QtWidgets", reason="PySide6 is part of the slicer-test extra")
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "Testing" / "Slicer"))
+import slicer_harness as harness  # noqa: E402
+
+harness.skip_or_fail_without_slicer_core()
+
 UI_FILE = REPO / "PRIME" / "Resources" / "UI" / "PRIME.ui"
 MODULE_FILE = REPO / "PRIME" / "PRIME.py"
 RULES_FILE = REPO / "PRIME" / "PRIMEPanel" / "rules.py"
 
 
 def _rules_constant(name: str):
-    """A constant of PRIMEPanel/rules.py, read from its source (importing it needs Slicer's modules)."""
+    """A constant of PRIMEPanel/rules.py, read from its source."""
     for node in ast.parse(RULES_FILE.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return ast.literal_eval(node.value)
     raise AssertionError(f"{name} not found in {RULES_FILE}")
 
-
-class ctkCollapsibleButton(QtWidgets.QGroupBox):  # noqa: N801  (named as the CTK class it stands for)
-    """Stand-in: a titled container (the real one collapses)."""
-
-
-class qMRMLWidget(QtWidgets.QWidget):  # noqa: N801
-    """Stand-in for the scene-aware base widget."""
-
-
-class qMRMLNodeComboBox(QtWidgets.QComboBox):  # noqa: N801
-    """Stand-in for the MRML node selector."""
-
-
-class qMRMLSegmentSelectorWidget(QtWidgets.QComboBox):  # noqa: N801
-    """Stand-in for the segmentation + segment selector."""
-
-
-class qMRMLSegmentEditorWidget(QtWidgets.QFrame):  # noqa: N801
-    """Stand-in for the embedded Segment Editor: a segment list and the effect buttons the panel shows
-    (PRIMEPanel.rules.EDITOR_EFFECTS), so the screenshot looks like the panel in Slicer."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        segments = QtWidgets.QTableWidget(2, 1)
-        segments.setHorizontalHeaderLabels(["Segments"])
-        segments.horizontalHeader().setStretchLastSection(True)
-        segments.verticalHeader().hide()
-        for row, name in enumerate(("Tumour", "Tumour (venous)")):
-            segments.setItem(row, 0, QtWidgets.QTableWidgetItem(name))
-        segments.verticalHeader().setDefaultSectionSize(22)
-        segments.setFixedHeight(24 + 2 * 22)
-        segments.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        layout.addWidget(segments)
-        effects = QtWidgets.QHBoxLayout()
-        for name in _rules_constant("EDITOR_EFFECTS"):
-            button = QtWidgets.QToolButton()
-            button.setText(name)
-            effects.addWidget(button)
-        effects.addStretch()
-        layout.addLayout(effects)
-
-
-class ctkPathLineEdit(QtWidgets.QLineEdit):  # noqa: N801
-    """Stand-in for the file path field with a browse button."""
-
-
-STAND_INS = (
-    ctkCollapsibleButton,
-    ctkPathLineEdit,
-    qMRMLWidget,
-    qMRMLNodeComboBox,
-    qMRMLSegmentSelectorWidget,
-    qMRMLSegmentEditorWidget,
-)
 
 #: The type each widget the module code uses must have (the real class name in the .ui file).
 EXPECTED_TYPES = {
@@ -124,23 +73,25 @@ EXPECTED_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def app():
-    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+def slicer():
+    return harness.install()
 
 
 @pytest.fixture(scope="module")
-def panel(app):
-    loader = QUiLoader()
-    for stand_in in STAND_INS:
-        loader.registerCustomWidget(stand_in)
-    ui_file = QFile(str(UI_FILE))
-    assert ui_file.open(QFile.ReadOnly), f"cannot open {UI_FILE}"
-    widget = loader.load(ui_file)
-    ui_file.close()
-    assert widget is not None, loader.errorString()
-    for box in widget.findChildren(ctkCollapsibleButton):
-        box.setTitle(box.property("text") or "")
-    return widget
+def qt(slicer):
+    import qt
+
+    return qt
+
+
+@pytest.fixture(scope="module")
+def panel(slicer, qt, tmp_path_factory):
+    """PRIME.ui loaded by Slicer's own ``slicer.util.loadUI``, on a scene, as ``PRIMEWidget.setup`` does."""
+    session = harness.open_session(tmp_path_factory.mktemp("ui"))
+    widget = slicer.util.loadUI(str(UI_FILE))
+    widget.setMRMLScene(slicer.mrmlScene)
+    yield widget
+    session.close()
 
 
 def _ui_classes() -> dict[str, str]:
@@ -161,7 +112,7 @@ def _parameter_node_fields() -> set[str]:
     raise AssertionError("PRIMEParameterNode not found in PRIME.py")
 
 
-def test_every_widget_the_code_uses_exists_with_the_right_type(panel):
+def test_every_widget_the_code_uses_exists_with_the_right_type(panel, qt):
     declared = _ui_classes()
     used = _names_used_by_module()
     assert used, "the module code uses no self.ui widgets: the regex or the module changed"
@@ -171,34 +122,34 @@ def test_every_widget_the_code_uses_exists_with_the_right_type(panel):
     assert not untyped, f"add the expected type of {sorted(untyped)} to EXPECTED_TYPES"
     for name in used:
         assert declared[name] == EXPECTED_TYPES[name], name
-        loaded = panel.findChild(QtWidgets.QWidget, name)
+        loaded = panel.findChild(qt.QWidget, name)
         assert loaded is not None, name
         assert loaded.metaObject().className() == EXPECTED_TYPES[name]
 
 
-def test_parameter_bindings_name_real_parameter_node_fields(panel):
+def test_parameter_bindings_name_real_parameter_node_fields(panel, qt):
     fields = _parameter_node_fields()
     bound = {
-        w.objectName(): w.property("SlicerParameterName")
-        for w in panel.findChildren(QtWidgets.QWidget)
+        w.objectName: w.property("SlicerParameterName")
+        for w in panel.findChildren(qt.QWidget)
         if w.property("SlicerParameterName")
     }
     assert bound == {
         "arterialVolumeSelector": "arterialVolume",
         "venousVolumeSelector": "venousVolume",
         "featureTableSelector": "featureTable",
-        "modelPathLineEdit": "modelPath",
         "sameRoiCheckBox": "sameRoiForBothPhases",
         "registerVenousCheckBox": "registerVenous",
     }
     assert set(bound.values()) <= fields
-    # Synchronised by hand in PRIME.py (binding would reset their node types or item data):
-    assert {"roiNode", "roiEngine", "segmentation", "segmentID"} <= fields
+    # Synchronised by hand in PRIME.py (binding would reset their node types or item data; Slicer binds
+    # a ctkPathLineEdit only to pathlib types, while an empty modelPath means the default model):
+    assert {"roiNode", "roiEngine", "segmentation", "segmentID", "modelPath"} <= fields
 
 
-def test_node_selectors_accept_the_right_node_types(panel):
+def test_node_selectors_accept_the_right_node_types(panel, qt):
     types = {
-        name: panel.findChild(QtWidgets.QWidget, name).property("nodeTypes")
+        name: panel.findChild(qt.QWidget, name).nodeTypes
         for name in (
             "arterialVolumeSelector",
             "venousVolumeSelector",
@@ -227,7 +178,7 @@ def test_every_scene_aware_widget_receives_the_scene():
     assert scene_aware == receivers
 
 
-def test_tumour_roi_section_starts_in_its_default_state(panel):
+def test_tumour_roi_section_starts_in_its_default_state(panel, qt):
     """Before any input: nothing to create, undo or carry; one ROI serves both phases (the parameter
     node's defaults), registration ticked but inactive until the ROIs are separate."""
 
@@ -237,10 +188,10 @@ def test_tumour_roi_section_starts_in_its_default_state(panel):
         return found
 
     for name in ("createRoiButton", "undoRoiButton", "carryRoiButton", "saveReportButton"):
-        assert widget(QtWidgets.QPushButton, name).isEnabled() is False, name
-    same = widget(QtWidgets.QCheckBox, "sameRoiCheckBox")
-    register = widget(QtWidgets.QCheckBox, "registerVenousCheckBox")
-    assert (same.isChecked(), register.isChecked(), register.isEnabled()) == (True, True, False)
+        assert widget(qt.QPushButton, name).enabled is False, name
+    same = widget(qt.QCheckBox, "sameRoiCheckBox")
+    register = widget(qt.QCheckBox, "registerVenousCheckBox")
+    assert (same.checked, register.checked, register.enabled) == (True, True, False)
     tree = ast.parse(MODULE_FILE.read_text(encoding="utf-8"))
     defaults = {
         stmt.target.id: ast.literal_eval(stmt.value)
@@ -256,11 +207,12 @@ def test_tumour_roi_section_starts_in_its_default_state(panel):
         w for w in ET.parse(UI_FILE).getroot().iter("widget") if w.get("name") == "roiEngineComboBox"
     )
     assert engines.findall("item") == []
-    editor = widget(QtWidgets.QWidget, "segmentEditorWidget")
+    editor = widget(qt.QWidget, "segmentEditorWidget")
     assert editor.metaObject().className() == "qMRMLSegmentEditorWidget"
-    assert [b.text() for b in editor.findChildren(QtWidgets.QToolButton)] == list(
-        _rules_constant("EDITOR_EFFECTS")
-    )
+    # As PRIMEWidget sets it up: only the refining effects, in this order.
+    editor.setEffectNameOrder(list(_rules_constant("EDITOR_EFFECTS")))
+    editor.unorderedEffectsVisible = False
+    assert [b.text for b in editor.findChildren(qt.QToolButton)] == list(_rules_constant("EDITOR_EFFECTS"))
     assert _rules_constant("EDITOR_EFFECTS") == ("Paint", "Erase", "Smoothing", "Islands")
     # The section sits between Inputs and Clinical, as a radiologist works: ROI before the form.
     order = [
@@ -271,60 +223,36 @@ def test_tumour_roi_section_starts_in_its_default_state(panel):
     assert order[:3] == ["inputsCollapsibleButton", "tumourRoiCollapsibleButton", "clinicalCollapsibleButton"]
 
 
-def test_score_button_starts_disabled_and_panel_says_research_use(panel):
-    assert panel.findChild(QtWidgets.QPushButton, "scoreButton").isEnabled() is False
-    label = panel.findChild(QtWidgets.QLabel, "researchUseLabel")
-    assert "not for clinical" in label.text()
+def test_score_button_starts_disabled_and_panel_says_research_use(panel, qt):
+    assert panel.findChild(qt.QPushButton, "scoreButton").enabled is False
+    label = panel.findChild(qt.QLabel, "researchUseLabel")
+    assert "not for clinical" in label.text
 
 
-def _fill_clinical_form(panel) -> None:
-    """Fill ``clinicalFormWidget`` as ``PRIMEWidget._buildClinicalForm`` does (a box per schema group,
-    line edits with the range as placeholder, combo boxes for choices), so the render shows the form.
-    PRIME.py itself needs Slicer's ``qt``; the field list comes from the same schema."""
-    from PRIMELib.clinical import CLINICAL_SCHEMA
+def _fill_clinical_form(panel, qt) -> None:
+    """Fill ``clinicalFormWidget`` with the module's own ``PRIMEPanel.widgets.ClinicalForm``, the engine
+    menu from ``PRIMEPanel.rules`` and the shipped model's card, as ``PRIMEWidget.setup`` does."""
+    for path in (REPO / "PRIME", REPO):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    from PRIMEPanel import rules, scoring
+    from PRIMEPanel.widgets import ClinicalForm
 
-    container = panel.findChild(QtWidgets.QWidget, "clinicalFormWidget")
+    container = panel.findChild(qt.QWidget, "clinicalFormWidget")
     if container.layout() is not None:
         return
-    layout = QtWidgets.QVBoxLayout(container)
-    layout.setContentsMargins(0, 0, 0, 0)
-    groups = {}
-    for variable in CLINICAL_SCHEMA:
-        if variable.is_derived or variable.group in ("response", "outcome"):
-            continue
-        if variable.group not in groups:
-            box = ctkCollapsibleButton(variable.group.replace("_", " ").capitalize())
-            layout.addWidget(box)
-            groups[variable.group] = QtWidgets.QFormLayout(box)
-            groups[variable.group].setVerticalSpacing(2)
-        if variable.group not in ("case", "demographics", "labs"):  # as in the panel: starts collapsed
-            box.setMaximumHeight(22)
-            continue
-        if variable.choices:
-            editor = QtWidgets.QComboBox()
-            editor.addItems(["—"] + [f"{c.code}: {c.label}" for c in variable.choices])
-        else:
-            editor = QtWidgets.QLineEdit()
-            if variable.minimum is not None and variable.maximum is not None:
-                editor.setPlaceholderText(
-                    f"{variable.minimum:g}–{variable.maximum:g} {variable.unit}".strip()
-                )
-        unit = f" ({variable.unit})" if variable.unit else ""
-        groups[variable.group].addRow(variable.label + unit + ":", editor)
-    from PRIMELib.pipeline import resolve_model
-
-    # The engine menu, as PRIMEWidget fills it from PRIMEPanel.rules.roiEngineChoices.
-    panel.findChild(QtWidgets.QComboBox, "roiEngineComboBox").addItems(["Classical (CPU)", "MedSAM (AI)"])
-    card = resolve_model(None).model_card
-    text = "\n".join(f"{key}: {value}" for key, value in card.items())
-    panel.findChild(QtWidgets.QPlainTextEdit, "modelCardTextEdit").setPlainText(text)
+    ClinicalForm(container, lambda *args: None)
+    combo = panel.findChild(qt.QComboBox, "roiEngineComboBox")
+    for choice in rules.roiEngineChoices(False):
+        combo.addItem(choice.text, choice.name)
+    panel.findChild(qt.QPlainTextEdit, "modelCardTextEdit").plainText = scoring.modelCardText("")
 
 
-def test_panel_renders_offscreen(panel, tmp_path):
-    """Renders the panel; with PRIME_UPDATE_SCREENSHOT=1 it also writes Resources/Screenshots/panel.png."""
-    _fill_clinical_form(panel)
-    width = max(380, panel.minimumSizeHint().width())
-    height = max(520, panel.sizeHint().height())
+def test_panel_renders_offscreen(panel, qt, tmp_path):
+    """Renders the panel (the screenshots in Resources/Screenshots come from the session test)."""
+    _fill_clinical_form(panel, qt)
+    width = max(380, panel.minimumSizeHint.width())
+    height = max(520, panel.sizeHint.height())
     panel.resize(width, height)
     image = panel.grab().toImage()
     path = tmp_path / "panel.png"
@@ -333,5 +261,3 @@ def test_panel_renders_offscreen(panel, tmp_path):
     # Not a blank grab: the rendered labels and frames give many distinct colours.
     colours = {image.pixel(x, y) for x in range(0, width, 7) for y in range(0, height, 7)}
     assert len(colours) > 3
-    if os.environ.get("PRIME_UPDATE_SCREENSHOT") == "1":
-        assert image.save(str(REPO / "Resources" / "Screenshots" / "panel.png"))
