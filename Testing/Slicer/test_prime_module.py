@@ -163,3 +163,27 @@ def test_the_extension_build_installs_every_file_of_the_module_package():
     module_dir = Path(__file__).resolve().parents[2] / "PRIME"
     listed = set(re.findall(r"\$\{MODULE_NAME\}Panel/(\w+\.py)", (module_dir / "CMakeLists.txt").read_text()))
     assert listed == {path.name for path in (module_dir / "PRIMEPanel").glob("*.py")}
+
+
+@pytest.mark.slicer_testing
+def test_self_test_installs_what_it_needs_in_a_stock_slicer(prime_module, panel, monkeypatch):
+    """Under ctest (testing mode) nobody answers a prompt and ``pip_ensure`` installs nothing: the
+    self-test installs PRIME's missing packages itself, holding Slicer's own, and asks no one."""
+    import slicer
+
+    still_missing = [["surely-not-a-distribution-xyz>=1.2"]]
+    monkeypatch.setattr(panel.scoring, "missingRequirements", lambda requirements: list(still_missing[0]))
+    installed = []
+
+    def pip_install(arguments):  # slicer.util.pip_install as in Slicer 5.10
+        installed.append(arguments)
+        still_missing[0] = []
+
+    monkeypatch.setattr(slicer.util, "pip_install", pip_install)
+    prime_module.PRIMETest().ensurePackagesForTest()
+    assert len(installed) == 1
+    arguments = installed[0]
+    assert arguments[0] == "--constraint" and arguments[2:] == ["surely-not-a-distribution-xyz>=1.2"]
+    installed.clear()
+    prime_module.PRIMETest().ensurePackagesForTest()  # nothing missing: nothing installed
+    assert installed == []

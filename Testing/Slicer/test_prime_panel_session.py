@@ -470,6 +470,39 @@ def test_7_score_again_and_cancel_midway(prime, python_slicer_launcher):
     DONE.add("cancelled")
 
 
+def test_7b_a_failed_score_shows_why_and_puts_the_button_back(prime, dialogs, tmp_path_factory):
+    """Scoring with a broken model bundle fails in the scoring process: the error box says why, and
+    the button reads Score again (``tryWithErrorDisplay`` re-raises after showing the error, so the
+    panel's state is brought up to date in a ``finally``)."""
+    requires("cancelled")
+    import pythonqt_adapter
+
+    ui = prime.ui
+    parameters = prime.widget._parameterNode
+    broken = tmp_path_factory.mktemp("broken") / "broken.prime"
+    broken.write_text("not a zip file", encoding="utf-8")
+    parameters.modelPath = str(broken)
+    assert ui.modelPathLineEdit.currentPath == str(broken)  # synchronised by hand
+    assert "Cannot read this model bundle" in ui.modelCardTextEdit.plainText
+    first_error = len(pythonqt_adapter.SLOT_ERRORS)
+    dialogs.expect("Scoring failed", "Ok", kind="message")
+    try:
+        ui.scoreButton.click()
+        assert ui.scoreButton.text == "Cancel"
+        process_events_until(lambda: prime.widget._scoring is None, SCORING_TIMEOUT_S, "the failed scoring")
+        assert not dialogs.pending
+        assert "broken.prime" in dialogs.shown[-1].describe()
+        assert ui.scoreButton.text == "Score" and ui.scoreButton.enabled is True
+    finally:
+        # The re-raised error reached the slot, where Slicer's Python console prints it: expected here.
+        slot_errors = pythonqt_adapter.SLOT_ERRORS[first_error:]
+        del pythonqt_adapter.SLOT_ERRORS[first_error:]
+        parameters.modelPath = ""
+    assert [type(error).__name__ for _signature, error, _text in slot_errors] == ["RuntimeError"]
+    assert ui.modelPathLineEdit.currentPath == ""
+    DONE.add("failed score")
+
+
 def test_8_close_the_scene_and_reopen_it(prime, tmp_path_factory):
     """File > Save (an .mrb), File > Close Scene, File > Load Scene: the parameter node brings back the
     inputs, the clinical record and the last result, and the results section shows it again."""
@@ -525,3 +558,29 @@ def test_9_the_reopened_inputs_are_selected_in_the_panel(prime):
     assert ui.featureTableSelector.currentNode() is after.featureTable
     assert ui.scoreButton.enabled is True
     assert ui.showSurvivalCurveButton.enabled is True and ui.showFeatureTableButton.enabled is True
+
+
+def test_10_leaving_the_panel_unbinds_it_and_cleanup_removes_every_observer(prime):
+    """exit(): the GUI no longer follows the parameter node and the ROI markup is no longer observed;
+    cleanup() (module unloaded): no observer at all remains, and scoring is not running."""
+    requires("reopened")
+    import slicer
+
+    ui, widget = prime.ui, prime.widget
+    parameters = widget._parameterNode
+    roi = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "box after reopen")
+    parameters.roiNode = roi
+    placed = slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent
+    assert widget.hasObserver(roi, placed, widget._updateGuiState)
+    checked = ui.sameRoiCheckBox.checked
+    prime.host.exit()
+    parameters.sameRoiForBothPhases = not checked  # no longer bound: the box keeps its state
+    assert ui.sameRoiCheckBox.checked == checked
+    assert not [o for o in widget.Observations if o[0] in (roi, parameters.parameterNode)]
+    parameters.sameRoiForBothPhases = checked
+    prime.host.enter()
+    assert widget.hasObserver(roi, placed, widget._updateGuiState)
+    widget.cleanup()
+    assert widget.Observations == [] and widget._scoring is None
+    parameters.sameRoiForBothPhases = not checked
+    assert ui.sameRoiCheckBox.checked == checked
