@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import threading
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from PRIMELib import __version__
@@ -33,33 +35,52 @@ _USAGE_ERROR = _click_exceptions.ClickException
 _ABORT = tuple({typer.Abort, getattr(_click_exceptions, "Abort", typer.Abort)})
 
 
+# Characters that steer a terminal (C0/C1 controls, ESC sequences) or reorder the text around them
+# (bidirectional overrides and isolates): shown as visible escapes, never sent raw.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Longest user text shown in one console message; the rest is counted, not printed.
+MAX_SHOWN_CHARACTERS = 2000
+
+
+def shown(value: object) -> str:
+    """User text (a case id, a path, a value, a message quoting them) as the console may print it:
+    never read as rich markup, never terminal control, at most :data:`MAX_SHOWN_CHARACTERS` long."""
+    text = str(value)
+    if len(text) > MAX_SHOWN_CHARACTERS:
+        text = f"{text[:MAX_SHOWN_CHARACTERS]}… ({len(text) - MAX_SHOWN_CHARACTERS} more characters)"
+    text = _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+    return escape(text)
+
+
 def _progress_printer():
     def progress(fraction: float, message: str) -> None:
-        error_console.print(f"[dim]{fraction:4.0%}[/dim] {message}")
+        error_console.print(f"[dim]{fraction:4.0%}[/dim] {shown(message)}")
 
     return progress
 
 
 def _print_result(result, paths: dict[str, Path]) -> None:
     score = result.score
-    table = Table(title=f"PRIME result for {score.case_id}", show_header=False)
+    table = Table(title=f"PRIME result for {shown(score.case_id)}", show_header=False)
     table.add_row(
         "PRIME-R response probability", f"{score.response_probability:.3f} ({score.response_class})"
     )
     table.add_row("PRIME-S risk score", f"{score.risk_score:+.3f} ({score.risk_group} risk)")
     for label, value in score.survival.items():
         table.add_row(f"Survival at {label.replace('_', ' ')}", f"{value:.3f}")
-    table.add_row("Quadrant", score.quadrant)
-    table.add_row("", score.quadrant_text)
+    table.add_row("Quadrant", shown(score.quadrant))
+    table.add_row("", shown(score.quadrant_text))
     if score.imputed_fields:
-        table.add_row("Imputed (missing) inputs", ", ".join(score.imputed_fields))
+        table.add_row("Imputed (missing) inputs", shown(", ".join(score.imputed_fields)))
     for warning in score.warnings:
-        table.add_row("Warning", warning)
-    table.add_row("Model", score.model_name)
+        table.add_row("Warning", shown(warning))
+    table.add_row("Model", shown(score.model_name))
     console.print(table)
-    console.print(f"[bold yellow]{score.model_card.get('warning', 'Research use only.')}[/bold yellow]")
+    console.print(
+        f"[bold yellow]{shown(score.model_card.get('warning', 'Research use only.'))}[/bold yellow]"
+    )
     for kind, path in paths.items():
-        console.print(f"{kind}: {path}")
+        console.print(f"{kind}: {shown(path)}")
 
 
 @app.command()
@@ -76,7 +97,7 @@ def demo(
     from PRIMELib.pipeline import score_case, write_case_outputs
 
     case = write_demo_case(output / "case")
-    console.print(f"Demo case written to {case.directory}")
+    console.print(f"Demo case written to {shown(case.directory)}")
     result = score_case(
         case.arterial_image,
         case.venous_image,
@@ -175,12 +196,12 @@ def score_features_command(
         result.warnings.extend(warnings_by_case.get(str(case_id), []))
         results.append(result.to_dict())
         console.print(
-            f"{case_id}: response {result.response_probability:.3f} ({result.response_class}), "
-            f"risk {result.risk_score:+.3f} ({result.risk_group}), {result.quadrant}"
+            f"{shown(case_id)}: response {result.response_probability:.3f} ({result.response_class}), "
+            f"risk {result.risk_score:+.3f} ({result.risk_group}), {shown(result.quadrant)}"
         )
     write_json(output, results)
-    console.print(f"results: {output}")
-    console.print(f"[bold yellow]{bundle.model_card['warning']}[/bold yellow]")
+    console.print(f"results: {shown(output)}")
+    console.print(f"[bold yellow]{shown(bundle.model_card['warning'])}[/bold yellow]")
 
 
 @app.command()
@@ -275,7 +296,7 @@ def train(
         task = bar.add_task("Training", total=1.0)
 
         def progress(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=message)
+            bar.update(task, completed=fraction, description=shown(message))
 
         result = train_prime(data, config, progress=progress)
     _print_summary(result.summary)
@@ -286,7 +307,9 @@ def train(
     summary_path = write_atomically(
         output.with_suffix(".summary.csv"), lambda tmp: result.summary.to_csv(tmp, index=False)
     )
-    console.print(f"bundle: {path}\nsummary: {summary_path}\ntraining time: {result.seconds:.0f} s")
+    console.print(
+        f"bundle: {shown(path)}\nsummary: {shown(summary_path)}\ntraining time: {result.seconds:.0f} s"
+    )
 
 
 def _print_summary(summary) -> None:
@@ -306,7 +329,7 @@ def _print_summary(summary) -> None:
         table.add_column(column)
     for row in summary.itertuples():
         table.add_row(
-            row.endpoint, row.modality, row.algorithm, row.fusion, row.metric,
+            *(shown(v) for v in (row.endpoint, row.modality, row.algorithm, row.fusion, row.metric)),
             f"{row.cv_mean:.3f}" + ("" if row.cv_sd != row.cv_sd else f" ± {row.cv_sd:.3f}"),
             f"{row.test:.3f}", f"{row.external:.3f}", str(row.n_features), "chosen" if row.chosen else "",
         )  # fmt: skip
@@ -373,19 +396,19 @@ def evaluate(
         )  # fmt: skip
     paths = write_evaluation_outputs(evaluation, output, formats=formats)
     summary = evaluation.summary().T
-    table = Table(title=f"{bundle.name} on {len(evaluation.predictions)} cases")
+    table = Table(title=f"{shown(bundle.name)} on {len(evaluation.predictions)} cases")
     table.add_column("")
     for name in summary.columns:
-        table.add_column(str(name))
+        table.add_column(shown(name))
     for metric, row in summary.iterrows():
-        table.add_row(str(metric), *(str(v) for v in row))
+        table.add_row(shown(metric), *(shown(v) for v in row))
     console.print(table)
-    console.print(f"Sets: {evaluation.settings['sets']}.", highlight=False)
+    console.print(f"Sets: {shown(evaluation.settings['sets'])}.", highlight=False)
     for warning in evaluation.warnings:
-        error_console.print(f"[bold yellow]Warning:[/bold yellow] {warning}", highlight=False)
+        error_console.print(f"[bold yellow]Warning:[/bold yellow] {shown(warning)}", highlight=False)
     for kind, path in paths.items():
-        console.print(f"{kind}: {path}")
-    console.print(f"[bold yellow]{bundle.model_card['warning']}[/bold yellow]")
+        console.print(f"{kind}: {shown(path)}")
+    console.print(f"[bold yellow]{shown(bundle.model_card['warning'])}[/bold yellow]")
 
 
 @app.command("model-card")
@@ -422,8 +445,11 @@ def synth(
         satellites=satellites,
         progress=_progress_printer() if images else None,
     )
-    console.print(f"Synthetic cohort of {n_a + n_b} patients written to {cohort.directory}")
-    console.print(f"clinical: {cohort.clinical}\ntruth: {cohort.truth}\nmanifest: {cohort.manifest}")
+    console.print(f"Synthetic cohort of {n_a + n_b} patients written to {shown(cohort.directory)}")
+    console.print(
+        f"clinical: {shown(cohort.clinical)}\ntruth: {shown(cohort.truth)}\n"
+        f"manifest: {shown(cohort.manifest)}"
+    )
 
 
 @app.command()
@@ -468,10 +494,10 @@ def batch(
     table.add_row("unchanged (kept)", str(summary.skipped))
     table.add_row("failed", str(summary.failed))
     for failure in summary.failures:
-        table.add_row(f"  {failure['case_id']} ({failure['stage']})", failure["error"])
+        table.add_row(f"  {shown(failure['case_id'])} ({shown(failure['stage'])})", shown(failure["error"]))
     console.print(table)
     for kind, path in summary.outputs.items():
-        console.print(f"{kind}: {path}")
+        console.print(f"{kind}: {shown(path)}")
     if not summary.ok:
         raise typer.Exit(1)
 
@@ -482,7 +508,7 @@ class _batch_progress:  # noqa: N801  (used as a context manager, reads like a f
     def __enter__(self):
         if not error_console.is_terminal:
             return lambda fraction, message: error_console.print(
-                f"{fraction:4.0%} {message}", highlight=False
+                f"{fraction:4.0%} {shown(message)}", highlight=False
             )
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -497,7 +523,9 @@ class _batch_progress:  # noqa: N801  (used as a context manager, reads like a f
         )
         self._bar.start()
         task = self._bar.add_task("cases", total=1.0)
-        return lambda fraction, message: self._bar.update(task, completed=fraction, description=message)
+        return lambda fraction, message: self._bar.update(
+            task, completed=fraction, description=shown(message)
+        )
 
     def __exit__(self, *exc) -> None:
         if hasattr(self, "_bar"):
@@ -544,12 +572,12 @@ def extract_command(
         source = Path(features)
         text = source.read_text(encoding="utf-8") if source.is_file() else features.replace(",", "\n")
         wanted = [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
-    shown = {"step": -1}
+    printed = {"step": -1}
 
     def progress(fraction: float, message: str) -> None:
-        if int(fraction * 20) > shown["step"]:  # a line every 5 %
-            shown["step"] = int(fraction * 20)
-            error_console.print(f"[dim]{fraction:4.0%}[/dim] {message}", highlight=False)
+        if int(fraction * 20) > printed["step"]:  # a line every 5 %
+            printed["step"] = int(fraction * 20)
+            error_console.print(f"[dim]{fraction:4.0%}[/dim] {shown(message)}", highlight=False)
 
     result = extract_case(
         arterial,
@@ -566,10 +594,10 @@ def extract_command(
     )
     paths = write_case_tables({case_id: result}, output)
     for warning in result.warnings:
-        error_console.print(f"[bold yellow]Warning:[/bold yellow] {warning}")
+        error_console.print(f"[bold yellow]Warning:[/bold yellow] {shown(warning)}")
     console.print(f"{len(result.values)} features in {result.diagnostics['seconds']:.1f} s")
     for kind, path in paths.items():
-        console.print(f"{kind}: {path}")
+        console.print(f"{kind}: {shown(path)}")
 
 
 @app.command()
@@ -591,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         # Without standalone mode Typer returns the exit code of typer.Exit (130 for Ctrl-C).
         code = app(args=argv, standalone_mode=False)
     except PRIMEError as error:
-        error_console.print(f"[bold red]Error:[/bold red] {error}")
+        error_console.print(f"[bold red]Error:[/bold red] {shown(error)}")
         return 2
     except _ABORT:
         code = 130

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,28 +37,58 @@ class CaseResult:
     score: ScoreResult
 
 
+#: Largest clinical record file read (a record is a few hundred bytes).
+MAX_CLINICAL_RECORD_BYTES = 1024 * 1024
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object, refusing a key given twice (plain json.loads keeps the last one silently)."""
+    record: dict[str, object] = {}
+    for key, value in pairs:
+        if key in record:
+            raise ValueError(f"gives {key!r} twice ({record[key]!r} and {value!r})")
+        record[key] = value
+    return record
+
+
 def load_clinical_record(path: str | Path) -> dict[str, object]:
-    """Read a clinical record from a JSON object file."""
+    """Read a clinical record from a JSON object file (UTF-8)."""
     path = Path(path)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise PRIMEInputError(
-            f"The clinical record file '{path}' does not exist.", field="clinical", value=str(path)
-        ) from error
-    except json.JSONDecodeError as error:
-        raise PRIMEInputError(
-            f"The clinical record file '{path}' is not valid JSON (line {error.lineno}: {error.msg}).",
+
+    def refuse(
+        problem: str, expected: str = 'a JSON object of clinical values, e.g. {"age": 58, "alb": 38.5}'
+    ):
+        return PRIMEInputError(
+            f"The clinical record file '{path}' {problem}.",
             field="clinical",
             value=str(path),
-            expected='a JSON object of clinical values, e.g. {"age": 58, "alb": 38.5}',
-        ) from error
-    if not isinstance(record, dict):
-        raise PRIMEInputError(
-            f"The clinical record file '{path}' holds a {type(record).__name__}, not an object.",
-            field="clinical",
-            expected="a JSON object of clinical values",
+            expected=expected,
         )
+
+    if not path.exists():
+        raise refuse("does not exist", expected="an existing JSON file")
+    if not path.is_file():
+        raise refuse("is not a file", expected="a JSON file, not a folder")
+    if path.stat().st_size > MAX_CLINICAL_RECORD_BYTES:
+        raise refuse(f"is {path.stat().st_size} bytes, too large for a clinical record")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise refuse(
+            f"is not UTF-8 text (byte {error.start})", expected="a UTF-8 JSON file (save it as UTF-8)"
+        ) from None
+    except OSError as error:
+        raise refuse(f"cannot be read ({error.strerror})") from None
+    try:
+        record = json.loads(text, object_pairs_hook=_refuse_repeated_keys)
+    except json.JSONDecodeError as error:
+        raise refuse(f"is not valid JSON (line {error.lineno}: {error.msg})") from None
+    except ValueError as error:  # a key given twice (_refuse_repeated_keys)
+        raise refuse(str(error), expected="each field once") from None
+    except RecursionError:
+        raise refuse("nests too deeply to be a clinical record") from None
+    if not isinstance(record, dict):
+        raise refuse(f"holds a {type(record).__name__}, not an object")
     return record
 
 
@@ -94,7 +125,16 @@ def score_case(
     shipped demonstration bundle when present, else the illustrative one).
     """
     model = resolve_model(model)
-    record = dict(clinical) if isinstance(clinical, dict) else load_clinical_record(clinical)
+    if isinstance(clinical, Mapping):
+        record = dict(clinical)
+    elif isinstance(clinical, str | Path):
+        record = load_clinical_record(clinical)
+    else:
+        raise PRIMEInputError(
+            f"The clinical record is a {type(clinical).__name__}.",
+            field="clinical",
+            expected="a dict of clinical values, or the path of a JSON file holding one",
+        )
     case_id = case_id or str(record.get("case_id", "case"))
     # Validate the clinical record first: a typo should not cost a radiomics extraction.
     clinical_values, clinical_warnings = clinical_features(record)

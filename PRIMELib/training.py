@@ -375,13 +375,44 @@ def split_cohort(data: TrainingData, config: TrainingConfig) -> dict[str, pd.Ind
         strata = data.response.loc[internal]
     if config.test_size <= 0:
         return {"train": internal, "test": pd.Index([]), "external": external}
-    train, test = train_test_split(
-        np.asarray(internal, dtype=object),
-        test_size=config.test_size,
-        stratify=strata.to_numpy(),
-        random_state=config.random_state,
-    )
+    try:
+        train, test = train_test_split(
+            np.asarray(internal, dtype=object),
+            test_size=config.test_size,
+            stratify=strata.to_numpy(),
+            random_state=config.random_state,
+        )
+    except ValueError as error:  # too few cases of a stratum for a stratified split
+        raise PRIMEInputError(
+            f"Cannot split {len(internal)} cases into training and test sets stratified by response "
+            f"({_class_counts(data.response.loc[internal], 'responder', 'non-responder')}): {error}",
+            field="cohort",
+            value=len(internal),
+            hint="Add cases, or train on all of them with a test size of 0.",
+        ) from None
     return {"train": pd.Index(train), "test": pd.Index(test), "external": external}
+
+
+def _class_counts(labels, positive: str, negative: str) -> str:
+    values = np.asarray(labels).astype(bool)
+    return f"{int(values.sum())} {positive}(s), {int((~values).sum())} {negative}(s)"
+
+
+def _check_enough_for_folds(config: TrainingConfig, y_response, events) -> None:
+    """Stratified k-fold cross-validation needs k cases of each class, in each endpoint."""
+    for labels, positive, negative in (
+        (y_response, "responder", "non-responder"),
+        (events, "death", "survivor"),
+    ):
+        counts = np.bincount(np.asarray(labels).astype(int), minlength=2)
+        if counts.min() < config.cv_folds:
+            raise PRIMEInputError(
+                f"The training set has {_class_counts(labels, positive, negative)}: "
+                f"{config.cv_folds}-fold cross-validation needs at least {config.cv_folds} of each.",
+                field="cohort",
+                value=len(labels),
+                hint="Add cases, or choose fewer cross-validation folds.",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,6 +494,7 @@ def train_prime(
         raise PRIMEInputError(
             "The training set needs responders and non-responders, and at least one death.", field="cohort"
         )
+    _check_enough_for_folds(config, y_response, y_survival["event"])
     folds = {"response": _folds(config, y_response), "survival": _folds(config, y_survival["event"])}
     labels = {"response": y_response, "survival": y_survival}
     scoring = {"response": "roc_auc", "survival": concordance_scorer}

@@ -141,6 +141,13 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
             value=list(frame.columns),
             expected="columns case_id, arterial, venous and mask (see `prime batch --help`)",
         )
+    if frame.empty:
+        raise PRIMEInputError(
+            f"The manifest '{path.name}' has a header but no case.",
+            field="manifest",
+            value=str(path),
+            expected="one row per case under the header",
+        )
     frame["case_id"] = [_text(c) or "" for c in frame["case_id"]]
     unnamed = [str(position + 2) for position, case_id in frame["case_id"].items() if not case_id]
     if unnamed:  # rows as a spreadsheet numbers them: the header is row 1
@@ -156,6 +163,15 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
             f"The manifest '{path.name}' repeats case ids: {', '.join(duplicated)}.",
             field="case_id",
             expected="one row per case",
+        )
+    folded = frame["case_id"].str.casefold()
+    alike = sorted(set(frame.loc[folded.duplicated(keep=False), "case_id"]))
+    if alike:
+        raise PRIMEInputError(
+            f"The manifest '{path.name}' has case ids that differ only in letter case: {', '.join(alike)}.",
+            field="case_id",
+            expected="case ids that differ in more than letter case",
+            hint="Windows and macOS would store their files as one: rename one of each pair.",
         )
     tables: dict[Path, pd.DataFrame] = {}
     cases = []

@@ -10,6 +10,10 @@ Output folder::
     summary.json           counts, settings and timings
     run.log                one line per case event, appended as the run goes
 
+``<case_id>`` in a file name is the case id itself when it is plain (ASCII letters, digits, ``._-``);
+any other id is a readable part, ``~`` and a digest of the id (:func:`_safe_name`), so no two cases
+share a file. Each case file records its exact ``case_id``.
+
 A case is skipped when ``cases/<case_id>.json`` holds the same *content key*: the sha256 of its
 input files' bytes, its label, clinical record, the settings (parameter file and model contents)
 and the PRIMELib version. So a rerun after an interruption, or after fixing one bad case, redoes
@@ -133,8 +137,21 @@ def content_key(case: CaseInputs, settings: BatchSettings) -> str:
     return digest.hexdigest()
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,79}")
+
+
 def _safe_name(case_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", case_id)
+    """The file name stem of a case's files, different for every case id on every file system.
+
+    A plain id (ASCII letters, digits, ``._-``, up to 80 characters) is its own stem. Any other id
+    keeps a readable part and gets ``~`` and a digest of the exact id, so ids that read alike once
+    sanitised (``患者1`` and ``病例1`` are both ``_1``) never share a file. Ids that differ only in
+    letter case, one file on Windows and macOS, are refused by the manifest reader. The case file
+    records its ``case_id``."""
+    if _PLAIN_ID.fullmatch(case_id):
+        return case_id
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", case_id).lstrip(".")[:60]
+    return f"{readable}~{hashlib.sha256(case_id.encode('utf-8')).hexdigest()[:12]}"
 
 
 def _case_file(output_dir: Path, case_id: str) -> Path:

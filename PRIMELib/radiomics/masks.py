@@ -154,11 +154,18 @@ def _label_voxels(image: sitk.Image, label: int | None, field: str):
     present = _labels_present(array)
     if label is None:
         if len(present) > 1:
+            listed = ", ".join(map(str, present[:10])) + (
+                f" … ({len(present) - 10} more)" if len(present) > 10 else ""
+            )
             raise PRIMEInputError(
-                f"The {field} has {len(present)} labels: {present}. Choose the tumour label.",
+                f"The {field} has {len(present)} labels: {listed}. Choose the tumour label.",
                 field=field,
-                value=present,
-                expected="a mask with one label, or a label chosen with label=<value> (CLI: --label)",
+                value=present[:10],
+                expected="a mask with one label, or the tumour label chosen: `prime extract --label N`, a "
+                "`label` column in a batch manifest, `label=N` in Python",
+                hint="A probability map or a multi-label segmentation must be made a one-label mask first."
+                if len(present) > 10
+                else None,
             )
         return (array != 0).view(np.uint8)
     if label not in present:

@@ -248,3 +248,35 @@ def test_same_batch_on_a_local_dask_cluster_gives_the_same_tables(cohort, tmp_pa
     )
     summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
     assert summary["succeeded"] == 4 and summary["settings"]["params"] == "prime_quick"
+
+
+def test_ids_that_read_alike_once_sanitised_keep_separate_files(cohort, tmp_path):
+    """`患者1` and `病例1` both sanitise to `_1`: each case still gets its own file and row, and its file
+    names its case id. Ids differing only in letter case (one file on Windows and macOS) are refused."""
+    folder, manifest, _ = cohort
+    template = {column: str(folder / manifest.loc[0, column]) for column in ("arterial", "venous", "mask")}
+    ids = ["患者1", "病例1", "_1", "Patient 1", "patient_1"]
+    path = _manifest(tmp_path, [{"case_id": case_id, **template} for case_id in ids])
+    summary = run_batch(path, tmp_path / "out", settings=QUICK)
+    assert summary.succeeded == len(ids) and summary.failed == 0
+    files = sorted((tmp_path / "out" / "cases").glob("*.json"))
+    assert len({file.name.casefold() for file in files}) == len(ids)
+    assert (tmp_path / "out" / "cases" / "_1.json").is_file()  # a plain id keeps its own name
+    recorded = sorted(json.loads(file.read_text(encoding="utf-8"))["case_id"] for file in files)
+    assert recorded == sorted(ids)
+    features = pd.read_csv(tmp_path / "out" / "features.csv")
+    assert sorted(features["case_id"]) == sorted(ids)
+    assert features.drop(columns="case_id").nunique().max() == 1  # the same images, the same values
+
+    alike = _manifest(tmp_path, [{"case_id": case_id, **template} for case_id in ("A1", "a1")], "alike.csv")
+    with pytest.raises(PRIMEInputError, match="differ only in letter case: A1, a1"):
+        read_manifest(alike)
+
+
+def test_a_manifest_with_a_header_and_no_case_is_an_error(tmp_path):
+    path = tmp_path / "manifest.csv"
+    path.write_text("case_id,arterial,venous,mask\n", encoding="utf-8")
+    with pytest.raises(PRIMEInputError, match="has a header but no case"):
+        read_manifest(path)
+    assert main(["batch", str(path), "--output", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()

@@ -114,12 +114,23 @@ def test_a_multi_label_map_needs_a_label_choice(case):
     arterial, venous, mask = case
     tumour = sitk.GetArrayFromImage(mask)
     labels = image_like(np.where(tumour == 1, 2, liver_around(tumour)).astype(np.uint8))
-    with pytest.raises(PRIMEInputError, match=r"has 2 labels: \[1, 2\]\. Choose the tumour label"):
+    with pytest.raises(PRIMEInputError, match=r"has 2 labels: 1, 2\. Choose the tumour label") as raised:
         extract_case(arterial, venous, labels, params=QUICK)
+    assert "prime extract --label N" in str(raised.value)  # `prime score` has no --label
     chosen = extract_case(arterial, venous, labels, label=2, params=QUICK)
     assert chosen.values == extract_case(arterial, venous, mask, params=QUICK).values
     with pytest.raises(PRIMEInputError, match=r"no voxel with label 3.*\[1, 2\]"):
         load_roi(labels, label=3)
+
+
+def test_a_probability_map_gets_a_short_message(case):
+    """A float probability map has thousands of "labels": the message lists ten and counts the rest."""
+    arterial, venous, mask = case
+    rng = np.random.default_rng(0)
+    probabilities = rng.random(sitk.GetArrayFromImage(mask).shape).astype(np.float32)
+    with pytest.raises(PRIMEInputError, match=r"labels: .*… \(\d+ more\)") as raised:
+        extract_case(arterial, venous, image_like(probabilities), params=QUICK)
+    assert len(str(raised.value)) < 1000 and "one-label mask" in str(raised.value)
 
 
 def test_all_lesions_are_one_roi_by_default_or_only_the_largest(case):

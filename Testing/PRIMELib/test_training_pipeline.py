@@ -203,3 +203,14 @@ def test_prime_train_writes_a_bundle_and_summary_and_scores_features(tmp_path, c
     assert all(0 < s["response_probability"] < 1 and s["survival_curve"] for s in scores)
     assert main(["model-card", str(bundle)]) == 0
     assert "# Model card: CLI model" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n", [6, 12])
+def test_too_few_patients_is_a_named_error_with_the_counts(n):
+    """6 patients (or 12 with 5-fold CV) cannot be split and cross-validated: PRIME says so, with the
+    counts, instead of failing inside scikit-learn's splitter."""
+    data = cohort(n=n, n_radiomics=4, n_external=0)
+    config = TrainingConfig(grid="quick", response_algorithms=("gtbr",), survival_algorithms=("fsvm",))
+    with pytest.raises(PRIMEInputError, match=r"responder\(s\).*non-responder\(s\)") as raised:
+        train_prime(data, config)
+    assert raised.value.field == "cohort" and raised.value.hint
