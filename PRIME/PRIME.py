@@ -608,6 +608,7 @@ class PRIMELogic(ScriptedLoadableModuleLogic, TumourRoiLogic, ScoringResultsLogi
         parameterNode=None,
         progress=None,
         model=None,
+        modelSha256=None,
     ):
         """Score one case from MRML nodes; returns PRIMELib's CaseResult.
 
@@ -615,6 +616,7 @@ class PRIMELogic(ScriptedLoadableModuleLogic, TumourRoiLogic, ScoringResultsLogi
         sampled on the venous grid, is the venous ROI. ``model``: a loaded model or a bundle path;
         None: the parameter node's modelPath, else the shipped default model. Results go to
         ``parameterNode`` (result fields, survival curve table and chart, feature table) when one is given.
+        ``modelSha256``: refuse any model bundle but the one with this SHA-256 (``prime model-card``).
         """
         from PRIMELib.errors import PRIMEInputError
         from PRIMELib.pipeline import score_case
@@ -637,6 +639,7 @@ class PRIMELogic(ScriptedLoadableModuleLogic, TumourRoiLogic, ScoringResultsLogi
             model=model or (parameterNode.modelPath if parameterNode is not None else None) or None,
             case_id=clinicalRecord.get("case_id") or arterialVolumeNode.GetName(),
             progress=progress,
+            model_sha256=modelSha256,
         )
         if parameterNode is not None:
             if not parameterNode.featureTable:

@@ -453,12 +453,36 @@ def _load_model(member: str, data: bytes, path: Path):
         ) from error
 
 
-def load_bundle(path: str | Path, *, verify_predictions: bool = True) -> ModelBundle:
-    """Open a ``.prime`` bundle, checking it as the module docstring says; raises :class:`BundleError`."""
+def bundle_sha256(path: str | Path) -> str:
+    """The bundle's identity: the SHA-256 of the whole file, so of every byte that affects a prediction
+    or a claim (manifest, thresholds, model card, every member). It identifies a file; it is not a
+    signature: anyone can make a bundle and tell you its digest."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_bundle(
+    path: str | Path, *, verify_predictions: bool = True, expected_sha256: str | None = None
+) -> ModelBundle:
+    """Open a ``.prime`` bundle, checking it as the module docstring says; raises :class:`BundleError`.
+
+    ``expected_sha256``: refuse any bundle whose :func:`bundle_sha256` differs (e.g. the digest a
+    publication or a colleague gave for the model), before anything in it is read."""
     from PRIMELib.models.fusion import BayesianModelAveragingSurvival, LateFusionClassifier
 
     path = Path(path)
     members = _read_members(path)
+    sha256 = bundle_sha256(path)
+    if expected_sha256 is not None and sha256 != expected_sha256.strip().lower():
+        raise BundleError(
+            f"'{path.name}' has SHA-256 {sha256}, not the expected {expected_sha256.strip()}: it is "
+            "another bundle, or this one was changed.",
+            path=path,
+            hint="Check that you have the bundle you meant, and the digest you were given.",
+        )
     try:
         manifest = json.loads(members[MANIFEST].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -480,7 +504,7 @@ def load_bundle(path: str | Path, *, verify_predictions: bool = True) -> ModelBu
         raise BundleError(
             f"The PRIME-R model of '{path.name}' is not a binary logistic late fusion.", path=path
         )
-    bundle = ModelBundle(manifest=manifest, prime_r=prime_r, prime_s=prime_s, path=path)
+    bundle = ModelBundle(manifest=manifest, prime_r=prime_r, prime_s=prime_s, path=path, sha256=sha256)
     bundle.load_warnings = tuple(_version_warnings(manifest))
     if verify_predictions:
         bundle.verify()
@@ -561,6 +585,7 @@ class ModelBundle:
     prime_r: object
     prime_s: object
     path: Path | None = None
+    sha256: str = ""  # bundle_sha256 of the file it was loaded from
     load_warnings: tuple[str, ...] = ()
     _reference_inputs: dict = field(default_factory=dict, repr=False)
 
@@ -602,6 +627,7 @@ class ModelBundle:
             "not_for_clinical_use": bool(self.manifest.get("not_for_clinical_use", True)),
             "warning": self.manifest.get("warning", "Research use only."),
             "primelib_version": self.manifest.get("versions", {}).get("PRIMELib"),
+            "sha256": self.sha256,
         }
 
     def model_card_markdown(self) -> str:

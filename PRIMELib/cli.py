@@ -75,6 +75,8 @@ def _print_result(result, paths: dict[str, Path]) -> None:
     for warning in score.warnings:
         table.add_row("Warning", shown(warning))
     table.add_row("Model", shown(score.model_name))
+    if score.model_card.get("sha256"):
+        table.add_row("Model SHA-256", shown(score.model_card["sha256"]))
     console.print(table)
     console.print(
         f"[bold yellow]{shown(score.model_card.get('warning', 'Research use only.'))}[/bold yellow]"
@@ -135,13 +137,18 @@ def score_command(
     report: Annotated[
         bool, typer.Option(help="Also write the patient report (report.html, report.pdf) beside result.json.")
     ] = False,
+    model_sha256: Annotated[
+        str | None,
+        typer.Option(help="Refuse any model bundle but the one with this SHA-256 (see `prime model-card`)."),
+    ] = None,
 ) -> None:
     """Score one case from files and write its results."""
     from PRIMELib.pipeline import score_case, write_case_outputs
 
     result = score_case(
-        arterial, venous, mask, venous_mask, clinical=clinical, model=model, progress=_progress_printer()
-    )
+        arterial, venous, mask, venous_mask, clinical=clinical, model=model, progress=_progress_printer(),
+        model_sha256=model_sha256,
+    )  # fmt: skip
     paths = write_case_outputs(result, output)
     if report:
         paths.update(_write_report(result, output))
@@ -415,10 +422,12 @@ def evaluate(
 def model_card_command(
     model: Annotated[Path, typer.Argument(help="The .prime model bundle.")],
 ) -> None:
-    """Check a model bundle and print its model card (Markdown)."""
+    """Check a model bundle and print its model card (Markdown) and its SHA-256."""
     from PRIMELib.bundle import load_bundle
 
-    console.print(load_bundle(model).model_card_markdown(), markup=False, highlight=False)
+    bundle = load_bundle(model)
+    console.print(bundle.model_card_markdown(), markup=False, highlight=False)
+    console.print(f"\nBundle SHA-256: {bundle.sha256}", markup=False, highlight=False)
 
 
 @app.command()

@@ -118,13 +118,15 @@ def score_case(
     model: IllustrativeModel | ModelBundle | str | Path | None = None,
     case_id: str | None = None,
     progress: ProgressCallback | None = None,
+    model_sha256: str | None = None,
 ) -> CaseResult:
     """Extract the radiomics the model needs, derive clinical indices, and score both endpoints.
 
     ``model``: a loaded model, the path of a ``.prime`` bundle, or None for the default model (the
-    shipped demonstration bundle when present, else the illustrative one).
+    shipped demonstration bundle when present, else the illustrative one). ``model_sha256``: refuse
+    any other bundle (see :func:`PRIMELib.bundle.bundle_sha256`).
     """
-    model = resolve_model(model)
+    model = resolve_model(model, expected_sha256=model_sha256)
     if isinstance(clinical, Mapping):
         record = dict(clinical)
     elif isinstance(clinical, str | Path):
@@ -162,15 +164,23 @@ def score_case(
 
 def resolve_model(
     model: IllustrativeModel | ModelBundle | str | Path | None,
+    expected_sha256: str | None = None,
 ) -> IllustrativeModel | ModelBundle:
-    """A usable model from a model object, a bundle path, or None (the default model)."""
-    from PRIMELib.bundle import load_bundle, load_default_model
+    """A usable model from a model object, a bundle path, or None (the default model).
 
-    if model is None:
-        return load_default_model()
+    ``expected_sha256``: refuse a bundle whose digest (:func:`PRIMELib.bundle.bundle_sha256`) differs."""
+    from PRIMELib.bundle import BundleError, load_bundle, load_default_model
+
     if isinstance(model, str | Path):
-        return load_bundle(model)
-    return model
+        return load_bundle(model, expected_sha256=expected_sha256)
+    resolved = load_default_model() if model is None else model
+    if expected_sha256 is not None and getattr(resolved, "sha256", "") != expected_sha256.strip().lower():
+        raise BundleError(
+            f"The model '{getattr(resolved, 'name', 'model')}' has SHA-256 "
+            f"{getattr(resolved, 'sha256', '') or 'unknown'}, not the expected {expected_sha256.strip()}.",
+            path=getattr(resolved, "path", None),
+        )
+    return resolved
 
 
 def write_case_outputs(result: CaseResult, output_dir: str | Path) -> dict[str, Path]:

@@ -435,6 +435,7 @@ def patient_report_document(
         ("intended_use", "Intended use"),
         ("warning", "Warning"),
         ("primelib_version", "PRIMELib version"),
+        ("sha256", "Bundle SHA-256"),
     ):
         if card.get(key):
             card_rows.append({"item": label, "value": str(card[key])})

@@ -259,3 +259,39 @@ def test_scoring_with_the_shared_default_bundle_changes_nothing_in_it():
     again = load_default_model().score(case, case_id="x")
     assert again.to_dict() == expected
     assert isinstance(default.load_warnings, tuple)  # cannot grow in place
+
+
+def test_bundle_identity_is_the_sha256_of_the_file_and_a_wrong_one_is_refused(bundle, tmp_path):
+    """The digest covers every byte (manifest, thresholds, claims, members): an edited manifest (here a
+    threshold and the intended use, re-zipped) is another bundle, and asking for the right digest
+    refuses it before anything in it is used."""
+    import hashlib
+
+    expected = hashlib.sha256(bundle_path().read_bytes()).hexdigest()
+    assert bundle.sha256 == expected and bundle.model_card["sha256"] == expected
+    case = cohort().features.iloc[0].to_dict()
+    assert bundle.score(case, case_id="x").model_card["sha256"] == expected
+    assert load_bundle(bundle_path(), expected_sha256=expected.upper()).sha256 == expected
+
+    def claim_more(manifest):
+        manifest["intended_use"] = "Validated for clinical use"
+        manifest["thresholds"]["risk_cutoff"] = -99.0
+
+    edited = _rewrite(bundle_path(), tmp_path / "edited.prime", manifest_edit=claim_more)
+    with pytest.raises(BundleError, match=f"not the expected {expected}") as raised:
+        load_bundle(edited, expected_sha256=expected)
+    assert "edited.prime" in str(raised.value)
+    with pytest.raises(BundleError, match="not the expected"):
+        resolve_model(str(edited), expected_sha256=expected)
+    with pytest.raises(BundleError, match=r"not the expected 0{64}"):
+        resolve_model(bundle, expected_sha256="0" * 64)  # a loaded model is checked too
+
+
+def test_prime_score_refuses_another_bundle_before_any_work(tmp_path, capsys):
+    from PRIMELib.cli import main
+
+    code = main(["score", "--arterial", "a.nrrd", "--venous", "v.nrrd", "--mask", "m.nrrd",
+                 "--clinical", "c.json", "--output", str(tmp_path / "out"),
+                 "--model", str(bundle_path()), "--model-sha256", "0" * 64])  # fmt: skip
+    assert code == 2 and "not the expected" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "out").exists()
