@@ -177,7 +177,8 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNodeGuiTag = None
         self._clinicalForm = None
         self._clinicalRecordShown = None  # the clinicalRecordJson the form shows
-        self._scoring = None  # the running PRIMEPanel.widgets.ScoringProcess
+        self._scoring = None  # the PRIMEPanel.widgets.ScoringWorker while it scores a case
+        self._scoringWorker = None  # kept across Score clicks: the model stays loaded in it
         self._modelCardFor = None
         self._observedRoiNode = None
         self._torchAvailable = False
@@ -239,6 +240,9 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """The module is unloaded (Slicer exits, or Reload): stop scoring, unbind the GUI from the
         parameter node and remove every observer."""
         self._cancelScoring()
+        if self._scoringWorker is not None:
+            self._scoringWorker.shutdown()
+            self._scoringWorker = None
         self._disconnectParameterNode()
         self._parameterNode = None
         self._observeRoiNode(None)
@@ -346,10 +350,15 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if parameters.clinicalRecordJson != self._clinicalRecordShown:
             # A record loaded, or a scene restored: show it in the form.
             self._clinicalRecordShown = parameters.clinicalRecordJson
-            self._clinicalForm.show(
-                clinical_form.clinicalTextsFromRecord(json.loads(parameters.clinicalRecordJson or "{}"))
+            saved, warning = clinical_form.recordFromSavedJson(parameters.clinicalRecordJson)
+            self._clinicalForm.show(clinical_form.clinicalTextsFromRecord(saved))
+            record, errors = clinical_form.clinicalRecordFromTexts(self._clinicalForm.texts())
+            self._clinicalForm.markErrors(errors)
+            self.ui.clinicalErrorsLabel.text = "\n".join(
+                ([warning] if warning else []) + list(errors.values())
             )
-            record, _errors = clinical_form.clinicalRecordFromTexts(self._clinicalForm.texts())
+            if warning:
+                logging.warning(warning)
             self.ui.derivedIndicesLabel.text = clinical_form.derivedIndicesText(record)
         if self.ui.modelPathLineEdit.currentPath != parameters.modelPath:
             wasBlocked = self.ui.modelPathLineEdit.blockSignals(True)
@@ -522,10 +531,12 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             slicer.util.showStatusMessage(_("Patient report saved: ") + files, 10000)
 
     def onScoreButton(self) -> None:
-        """Score in a subprocess (the GUI stays responsive); pressed while running, it cancels."""
+        """Score in PRIMELib's scoring worker, a subprocess kept across clicks (the GUI stays responsive,
+        and the model is loaded once); pressed while running, it cancels."""
+        import shutil
         import tempfile
 
-        from PRIMEPanel.widgets import ScoringProcess
+        from PRIMEPanel.widgets import ScoringWorker
 
         if self._scoring is not None:
             self._cancelScoring()
@@ -533,16 +544,19 @@ class PRIMEWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         with self._action(_("Scoring failed.")):
             if not scoring.ensureDependencies(slicer.util.confirmOkCancelDisplay):
                 return
+            if self._scoringWorker is None:
+                self._scoringWorker = ScoringWorker(self._onScoringProgress, self._onScoringFinished)
             folder = tempfile.mkdtemp(prefix="PRIME-", dir=slicer.app.temporaryPath)
-            process = ScoringProcess(folder, self._onScoringProgress, self._onScoringFinished)
             try:
                 arguments = self.logic.writeCaseFiles(self._parameterNode, folder)
-                process.start(scoring.scoreCommand(**arguments), arguments["outputDir"])
             except BaseException:
-                process.discard()
+                shutil.rmtree(folder, ignore_errors=True)
                 raise
-            self._scoring = process
             self.ui.progressBar.value = 0
+            self._scoring = self._scoringWorker
+            self._scoringWorker.score(arguments, folder)
+            if not self._scoringWorker.running:  # it ended at once (the worker could not start)
+                self._scoring = None
 
     def _onScoringProgress(self, fraction: float, message: str) -> None:
         self.ui.progressBar.value = round(100 * fraction)
@@ -618,6 +632,7 @@ class PRIMELogic(ScriptedLoadableModuleLogic, TumourRoiLogic, ScoringResultsLogi
         ``parameterNode`` (result fields, survival curve table and chart, feature table) when one is given.
         ``modelSha256``: refuse any model bundle but the one with this SHA-256 (``prime model-card``).
         """
+        from PRIMELib.clinical import prepare_record
         from PRIMELib.errors import PRIMEInputError
         from PRIMELib.pipeline import score_case
 
@@ -626,6 +641,8 @@ class PRIMELogic(ScriptedLoadableModuleLogic, TumourRoiLogic, ScoringResultsLogi
                 raise PRIMEInputError(f"No {name} is selected.", field=name, hint=f"Choose the {name}.")
         if segmentationNode is None:
             raise PRIMEInputError("No tumour segmentation is selected.", field="segmentation")
+        # Cheap checks first: a bad clinical value should not cost a segment export and a model load.
+        prepare_record(clinicalRecord)
         arterialMask = self.sitkMaskFromSegment(segmentationNode, segmentID, arterialVolumeNode)
         venousMask = self.sitkMaskFromSegment(
             segmentationNode, venousSegmentID or segmentID, venousVolumeNode

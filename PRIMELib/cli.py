@@ -45,11 +45,57 @@ MAX_SHOWN_CHARACTERS = 2000
 def shown(value: object) -> str:
     """User text (a case id, a path, a value, a message quoting them) as the console may print it:
     never read as rich markup, never terminal control, at most :data:`MAX_SHOWN_CHARACTERS` long."""
+    return escape(_visible(value))
+
+
+def _visible(value: object) -> str:
+    """User text bounded and with its terminal control characters escaped (not yet markup-escaped)."""
     text = str(value)
     if len(text) > MAX_SHOWN_CHARACTERS:
         text = f"{text[:MAX_SHOWN_CHARACTERS]}… ({len(text) - MAX_SHOWN_CHARACTERS} more characters)"
-    text = _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
-    return escape(text)
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print ``table`` so that no value is cut, at any terminal width (``COLUMNS``).
+
+    As it is when every value fits on its line; otherwise one small block per row (column name, value),
+    which fits any width; a value longer than the whole width folds onto the next line, never cut.
+    """
+    from rich.measure import Measurement
+
+    out = out or console
+    for column in table.columns:
+        column.overflow = "fold"
+    needed = Measurement.get(out, out.options.update_width(1_000_000), table).maximum
+    if not table.show_header or needed <= out.width:
+        out.print(table)
+        return
+    if table.title:
+        out.print(table.title, style="italic")
+    columns = [(str(column.header), list(column.cells)) for column in table.columns]
+    for index in range(table.row_count):
+        block = Table(show_header=False, box=None, padding=(0, 1))
+        block.add_column(style="bold", overflow="fold")
+        block.add_column(overflow="fold")
+        for header, cells in columns:
+            block.add_row(header or "·", cells[index])
+        out.print(block)
+        out.print()
+    if table.caption:
+        out.print(table.caption, style="dim")
+
+
+def _check_files(**sources: Path | list[Path] | None) -> None:
+    """Refuse a missing input file (keyword: what it is, "arterial_image") before anything costly runs:
+    no model is loaded and no library with a long import is imported for a command that cannot run."""
+    from PRIMELib.pipeline import check_input_files
+
+    named: dict[str, object] = {}
+    for what, source in sources.items():
+        for index, path in enumerate(source if isinstance(source, list) else [source]):
+            named[what.replace("_", " ") + (f" {index + 1}" if isinstance(source, list) else "")] = path
+    check_input_files(named)
 
 
 def _progress_printer():
@@ -77,7 +123,7 @@ def _print_result(result, paths: dict[str, Path]) -> None:
     table.add_row("Model", shown(score.model_name))
     if score.model_card.get("sha256"):
         table.add_row("Model SHA-256", shown(score.model_card["sha256"]))
-    console.print(table)
+    print_table(table)
     console.print(
         f"[bold yellow]{shown(score.model_card.get('warning', 'Research use only.'))}[/bold yellow]"
     )
@@ -96,8 +142,9 @@ def demo(
 ) -> None:
     """Generate the demo case, then load → extract → score → write, and print the result."""
     from PRIMELib.demo import write_demo_case
-    from PRIMELib.pipeline import score_case, write_case_outputs
+    from PRIMELib.pipeline import check_output_folder, score_case, write_case_outputs
 
+    check_output_folder(output)
     case = write_demo_case(output / "case")
     console.print(f"Demo case written to {shown(case.directory)}")
     result = score_case(
@@ -143,8 +190,9 @@ def score_command(
     ] = None,
 ) -> None:
     """Score one case from files and write its results."""
-    from PRIMELib.pipeline import score_case, write_case_outputs
+    from PRIMELib.pipeline import check_output_folder, score_case, write_case_outputs
 
+    check_output_folder(output)  # before the extraction: a bad --output should not cost a minute
     result = score_case(
         arterial, venous, mask, venous_mask, clinical=clinical, model=model, progress=_progress_printer(),
         model_sha256=model_sha256,
@@ -153,6 +201,21 @@ def score_command(
     if report:
         paths.update(_write_report(result, output))
     _print_result(result, paths)
+
+
+def _join_phases(arterial, venous, arterial_path: Path, venous_path: Path):
+    """The two one-phase tables side by side; a case in one but not the other is an error."""
+    from PRIMELib.errors import PRIMEInputError
+
+    alone = sorted(set(arterial.index) ^ set(venous.index))
+    if alone:
+        raise PRIMEInputError(
+            f"{len(alone)} case(s) are in only one of '{arterial_path.name}' and '{venous_path.name}': "
+            f"{', '.join(map(str, alone[:10]))}.",
+            field="features",
+            hint="Extract both phases of every case.",
+        )
+    return arterial.join(venous, how="inner")
 
 
 @app.command("score-features")
@@ -172,15 +235,44 @@ def score_features_command(
         ),
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="Column mapping for a cohort table.")] = None,
+    phase: Annotated[
+        str | None,
+        typer.Option(
+            help="The phase of a one-phase table's unprefixed PyRadiomics features: arterial (default) "
+            "or venous."
+        ),
+    ] = None,
+    id_from: Annotated[
+        str | None,
+        typer.Option(help="A regular expression finding the case id in PyRadiomics' Image path."),
+    ] = None,
+    venous_features: Annotated[
+        Path | None,
+        typer.Option(help="The venous phase's one-phase table; --features is then the arterial one."),
+    ] = None,
 ) -> None:
     """Score cases whose radiomics are already extracted, with a trained bundle."""
+    _check_files(
+        model=model,
+        feature_table=features,
+        venous_features=venous_features,
+        clinical=clinical,
+        mapping=mapping,
+    )
     from PRIMELib.bundle import load_bundle
+    from PRIMELib.cohort_data import read_feature_table
     from PRIMELib.io import write_json
     from PRIMELib.pipeline import clinical_features, load_clinical_record
-    from PRIMELib.training import read_feature_table
 
     bundle = load_bundle(model)
-    table = read_feature_table(features)
+    table = read_feature_table(features, phase="arterial" if venous_features else phase, id_from=id_from)
+    notes = list(table.attrs.get("notes", []))
+    if venous_features is not None:
+        venous = read_feature_table(venous_features, phase="venous", id_from=id_from)
+        notes += venous.attrs.get("notes", [])
+        table = _join_phases(table, venous, features, venous_features)
+    for note in notes:
+        error_console.print(f"[dim]Note:[/dim] {shown(note)}")
     clinical_by_case: dict[str, dict[str, float]] = {}
     warnings_by_case: dict[str, list[str]] = {}
     if clinical is not None and clinical.suffix.lower() == ".json":
@@ -254,10 +346,25 @@ def train(
     radiomics_params: Annotated[
         str, typer.Option(help="The PyRadiomics parameter set the features were extracted with.")
     ] = "prime_paper",
-    n_jobs: Annotated[int, typer.Option(help="Parallel grid-search workers.")] = 1,
+    n_jobs: Annotated[
+        int, typer.Option(help="Parallel workers: outer folds of the nested validation, else grid search.")
+    ] = 1,
     cv_folds: Annotated[
         int, typer.Option(help="Cross-validation folds (grid search, out-of-fold fusion, elastic net).")
     ] = 5,
+    outer_folds: Annotated[
+        int,
+        typer.Option(
+            help="Outer folds of the nested validation that estimates the whole procedure (0: skip it)."
+        ),
+    ] = 5,
+    outer_repeats: Annotated[
+        int, typer.Option(help="Repeats of the outer cross-validation, each with another seed.")
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:port): run the outer folds on a cluster."),
+    ] = None,
     response_algorithm: Annotated[
         list[str] | None,
         typer.Option(
@@ -270,7 +377,15 @@ def train(
         typer.Option(help="Survival algorithm(s) to try (repeatable; default all: rsf, gbsa, fsvm)."),
     ] = None,
 ) -> None:
-    """Train PRIME-R and PRIME-S (grid search inside the training set, late fusion) and write a bundle."""
+    """Train PRIME-R and PRIME-S (grid search inside the training set, late fusion) and write a bundle.
+
+    The headline estimate is nested cross-validation of the whole procedure (--outer-folds), with plain
+    clinical and radiomics baselines beside it; the final models are then fitted on all training cases.
+    """
+    _check_files(
+        clinical_table=clinical, feature_table=list(features or ()), arterial_feature_table=arterial_features,
+        venous_feature_table=venous_features, mapping=mapping,
+    )  # fmt: skip
     from rich.progress import Progress
 
     from PRIMELib.bundle import save_bundle
@@ -294,6 +409,8 @@ def train(
         n_jobs=n_jobs,
         cv_folds=cv_folds,
         selection=SelectionSettings(cv_folds=cv_folds),
+        outer_folds=outer_folds,
+        outer_repeats=outer_repeats,
     )
     if response_algorithm:
         config.response_algorithms = tuple(response_algorithm)
@@ -305,8 +422,11 @@ def train(
         def progress(fraction: float, message: str) -> None:
             bar.update(task, completed=fraction, description=shown(message))
 
-        result = train_prime(data, config, progress=progress)
+        result = train_prime(data, config, progress=progress, scheduler=scheduler)
     _print_summary(result.summary)
+    _print_headline(result.metrics)
+    _print_missing_data(result)
+    _print_clinical_columns(data.clinical_columns)
     card = {"intended_use": intended_use, "warning": warning}
     path = save_bundle(
         result, output, name=name, trained_on=trained_on, **{k: v for k, v in card.items() if v}
@@ -320,27 +440,104 @@ def train(
 
 
 def _print_summary(summary) -> None:
-    table = Table(title="Training candidates (choice by CV; test and external never used to choose)")
+    table = Table(
+        title="Training candidates (choice by selection-CV; test and external never used to choose)",
+        caption="selection-CV*: optimistic (chosen and fused on the same folds). nested CV: the whole "
+        "procedure refitted in every outer fold (pooled out-of-fold, 95 % CI). test: internal test. "
+        "external: external centre.",
+    )
     for column in (
         "endpoint",
         "modality",
         "algorithm",
         "fusion",
         "metric",
-        "CV",
+        "selection-CV*",
+        "nested CV",
         "test",
         "external",
         "n feat.",
         "",
     ):
         table.add_column(column)
-    for row in summary.itertuples():
+    nested = summary["nested"] if "nested" in summary else [float("nan")] * len(summary)
+    for row, estimate in zip(summary.itertuples(), nested, strict=True):
+        cv = "–" if row.cv_mean != row.cv_mean else f"{row.cv_mean:.3f}"
+        if row.cv_sd == row.cv_sd:
+            cv += f" ± {row.cv_sd:.3f}"
+        nested_cv = (
+            "" if estimate != estimate else f"{estimate:.3f} ({row.nested_low:.2f}–{row.nested_high:.2f})"
+        )
         table.add_row(
             *(shown(v) for v in (row.endpoint, row.modality, row.algorithm, row.fusion, row.metric)),
-            f"{row.cv_mean:.3f}" + ("" if row.cv_sd != row.cv_sd else f" ± {row.cv_sd:.3f}"),
-            f"{row.test:.3f}", f"{row.external:.3f}", str(row.n_features), "chosen" if row.chosen else "",
+            cv, nested_cv, f"{row.test:.3f}", f"{row.external:.3f}", str(row.n_features),
+            "chosen" if row.chosen else "",
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
+
+
+def _print_clinical_columns(columns) -> None:
+    """How each coded clinical column became model inputs, and every offered column left unused, with why."""
+    if columns is None:
+        return
+    for name, how in columns.encoded.items():
+        console.print(f"clinical {shown(name)}: encoded as {shown(how)}", highlight=False)
+    for name, why in columns.unused.items():
+        console.print(f"clinical {shown(name)}: not used: {shown(why)}", highlight=False)
+
+
+def _print_missing_data(result) -> None:
+    """Cases left out and columns dropped or imputed in training: said, never done silently."""
+    lines = []
+    blank = result.excluded_cases.get("no_radiomics", [])
+    if blank:
+        lines.append(
+            f"{len(blank)} case(s) left out: their radiomics are all blank ({', '.join(blank[:10])}"
+            + (" …" if len(blank) > 10 else "")
+            + ")."
+        )
+    dropped = result.cohort.get("all_missing_columns", [])
+    if dropped:
+        lines.append(f"{len(dropped)} column(s) blank in every training case, unused: {', '.join(dropped)}.")
+    imputed = result.cohort.get("imputed_columns", {})
+    if imputed:
+        shown_columns = sorted(imputed.items(), key=lambda item: -item[1])
+        lines.append(
+            f"{len(imputed)} column(s) with blank training values, imputed with the training median: "
+            + ", ".join(f"{name} ({100 * fraction:.0f} %)" for name, fraction in shown_columns[:10])
+            + (" …" if len(imputed) > 10 else "")
+            + "."
+        )
+    for line in lines:
+        console.print(shown(line))
+
+
+def _print_headline(metrics) -> None:
+    """The nested estimate of PRIME-R and PRIME-S beside the baselines: does fusion help here?"""
+    nested = metrics.get("nested")
+    if not nested:
+        console.print("nested CV: skipped (--outer-folds 0); the selection-CV above is optimistic.")
+        return
+    folds = f"{nested['outer_folds']}-fold" + (f" × {nested['repeats']}" if nested["repeats"] > 1 else "")
+
+    def estimate(entry, key) -> str:
+        ci = entry.get(f"{key}_ci95")
+        return f"{entry[key]:.3f}" + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+
+    lines = [f"nested CV ({folds}, pooled out-of-fold, 95 % CI):"]
+    for endpoint, model, key, label in (
+        ("response", "PRIME-R", "auc", "AUC"), ("survival", "PRIME-S", "c_index", "C-index")
+    ):  # fmt: skip
+        others = [
+            f"{name.replace('_', ' ')} {estimate(entry, key)}"
+            for name, entry in nested.get("baselines", {}).items()
+            if key in entry
+        ]
+        lines.append(
+            f"  {model} {label} {estimate(nested[endpoint], key)}"
+            + (f"; baselines: {', '.join(others)}" if others else "")
+        )
+    console.print(shown("\n".join(lines)))
 
 
 @app.command()
@@ -364,6 +561,17 @@ def evaluate(
         ),
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="Column mapping file for the clinical table.")] = None,
+    phase: Annotated[
+        str | None,
+        typer.Option(
+            help="FEATURES is a one-phase table (PyRadiomics' batch output) of this phase: arterial or "
+            "venous. Needs --clinical."
+        ),
+    ] = None,
+    venous_features: Annotated[
+        Path | None,
+        typer.Option(help="The venous phase's one-phase table; FEATURES is then the arterial one."),
+    ] = None,
     set_column: Annotated[
         str | None,
         typer.Option(
@@ -386,6 +594,10 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples.")] = 0,
 ) -> None:
     """Evaluate a trained bundle on a cohort: metrics with 95 % CIs, figures and the cohort report."""
+    _check_files(
+        model=model, feature_table=features, venous_features=venous_features, clinical_table=clinical,
+        mapping=mapping,
+    )  # fmt: skip
     from PRIMELib.bundle import load_bundle
     from PRIMELib.evaluation.cohort_sets import load_evaluation_cohort
     from PRIMELib.evaluation.evaluate import evaluate_bundle
@@ -394,8 +606,17 @@ def evaluate(
     text = report_format.lower().replace(" ", "")
     formats = [] if text == "none" else text.split(",")
     check_formats(formats, allow_none=True)  # before the work, not after it
-    bundle = load_bundle(model)
-    cohort = load_evaluation_cohort(features, clinical, mapping=mapping, set_column=set_column)
+    cohort = load_evaluation_cohort(
+        features,
+        clinical,
+        mapping=mapping,
+        set_column=set_column,
+        phase=phase,
+        venous_features=venous_features,
+    )
+    for note in cohort.table.attrs.get("notes", []):
+        error_console.print(f"[dim]Note:[/dim] {shown(note)}")
+    bundle = load_bundle(model)  # after the cohort: a bad table should not wait for a bundle's checks
     with _batch_progress() as progress:
         evaluation = evaluate_bundle(
             bundle, cohort, sets=set_column, n_bootstrap=bootstrap, adjust_for=adjust_for,
@@ -409,7 +630,7 @@ def evaluate(
         table.add_column(shown(name))
     for metric, row in summary.iterrows():
         table.add_row(shown(metric), *(shown(v) for v in row))
-    console.print(table)
+    print_table(table)
     console.print(f"Sets: {shown(evaluation.settings['sets'])}.", highlight=False)
     for warning in evaluation.warnings:
         error_console.print(f"[bold yellow]Warning:[/bold yellow] {shown(warning)}", highlight=False)
@@ -423,11 +644,16 @@ def model_card_command(
     model: Annotated[Path, typer.Argument(help="The .prime model bundle.")],
 ) -> None:
     """Check a model bundle and print its model card (Markdown) and its SHA-256."""
+    _check_files(model=model)
     from PRIMELib.bundle import load_bundle
 
     bundle = load_bundle(model)
     console.print(bundle.model_card_markdown(), markup=False, highlight=False)
     console.print(f"\nBundle SHA-256: {bundle.sha256}", markup=False, highlight=False)
+
+
+#: Largest synthetic cohort `prime synth` makes (a typo of a few zeros would run for hours).
+MAX_SYNTH_PATIENTS = 100_000
 
 
 @app.command()
@@ -443,6 +669,39 @@ def synth(
     satellites: Annotated[bool, typer.Option(help="Add satellite lesions to multifocal patients.")] = False,
 ) -> None:
     """Generate a synthetic two-centre cohort with known truth (clinical, outcomes, CT phantoms)."""
+    import math
+
+    from PRIMELib.errors import PRIMEInputError
+    from PRIMELib.pipeline import check_output_folder
+
+    # Checked here, before any work: the generator would write a "cohort of -2 patients" or fail deep
+    # inside numpy on a negative count or seed, and divide by a zero spacing.
+    for name, count in (("--n-a", n_a), ("--n-b", n_b)):
+        if count < 0:
+            raise PRIMEInputError(
+                f"{name} is {count}.", field=name, value=count, expected="0 or more patients"
+            )
+    if n_a + n_b < 1:
+        raise PRIMEInputError(
+            "The cohort has no patient.", field="--n-a", expected="--n-a + --n-b of 1 or more"
+        )
+    if n_a + n_b > MAX_SYNTH_PATIENTS:
+        raise PRIMEInputError(
+            f"A cohort of {n_a + n_b} patients is too large to generate here.",
+            field="--n-a",
+            value=n_a + n_b,
+            expected=f"--n-a + --n-b of at most {MAX_SYNTH_PATIENTS:,}",
+        )
+    if seed < 0:
+        raise PRIMEInputError(f"--seed is {seed}.", field="--seed", value=seed, expected="0 or more")
+    if not all(math.isfinite(s) and 0.1 <= s <= 20.0 for s in spacing):
+        raise PRIMEInputError(
+            f"--spacing is {' '.join(f'{s:g}' for s in spacing)} mm.",
+            field="--spacing",
+            value=spacing,
+            expected="three voxel sizes from 0.1 to 20 mm, e.g. 0.7 0.7 5",
+        )
+    check_output_folder(output)
     from PRIMELib.synth import generate_cohort
 
     cohort = generate_cohort(
@@ -491,6 +750,7 @@ def batch(
     ] = False,
 ) -> None:
     """Process a cohort: parallel, resumable (unchanged cases are kept), a bad case never stops the rest."""
+    _check_files(manifest=manifest, model=model)
     from PRIMELib.batch import BatchSettings, run_batch
 
     settings = BatchSettings(mode=mode, params=params, model=str(model) if model else None, reports=reports)
@@ -504,7 +764,7 @@ def batch(
     table.add_row("failed", str(summary.failed))
     for failure in summary.failures:
         table.add_row(f"  {shown(failure['case_id'])} ({shown(failure['stage'])})", shown(failure["error"]))
-    console.print(table)
+    print_table(table)
     for kind, path in summary.outputs.items():
         console.print(f"{kind}: {shown(path)}")
     if not summary.ok:
@@ -569,17 +829,44 @@ def extract_command(
     label: Annotated[int | None, typer.Option(help="The tumour label of a multi-label mask.")] = None,
     segment: Annotated[str | None, typer.Option(help="The tumour segment's name in a .seg.nrrd.")] = None,
     lesions: Annotated[str, typer.Option(help="'all' lesions as one ROI, or the 'largest' one.")] = "all",
-    workers: Annotated[int, typer.Option(min=1, max=2, help="2: both phases in parallel processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Processes at most (1: this one only; 2: both phases side by side; more split a large "
+            "tumour's filters). 0: as many as free cores and memory allow.",
+        ),
+    ] = 1,
     case_id: Annotated[str, typer.Option(help="The case's id in the table.")] = "case",
 ) -> None:
     """Extract one case's dual-phase radiomics to a one-row table (CSV or Parquet)."""
+    _check_files(arterial_image=arterial, venous_image=venous, arterial_mask=mask, venous_mask=venous_mask)
+    from PRIMELib.errors import PRIMEInputError
+    from PRIMELib.pipeline import check_output_folder
+
+    check_output_folder(output.parent, field="output table's")  # before the extraction, not after
+    if output.is_dir():
+        raise PRIMEInputError(
+            f"The output '{output}' is a folder.", field="output", expected="the table's file name (.csv)"
+        )
     from PRIMELib.radiomics.extract import extract_case
     from PRIMELib.radiomics.table import write_case_tables
 
     wanted = None
     if features is not None:
         source = Path(features)
-        text = source.read_text(encoding="utf-8") if source.is_file() else features.replace(",", "\n")
+        try:
+            text = source.read_text(encoding="utf-8") if source.is_file() else features.replace(",", "\n")
+        except (UnicodeDecodeError, OSError) as error:
+            from PRIMELib.errors import PRIMEInputError
+
+            raise PRIMEInputError(
+                f"The feature list '{source}' cannot be read ({type(error).__name__}).",
+                field="features",
+                value=str(source),
+                expected="a UTF-8 text file with one feature column per line, or a comma-separated list",
+            ) from None
         wanted = [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
     printed = {"step": -1}
 
@@ -598,7 +885,7 @@ def extract_command(
         label=label,
         segment=segment,
         lesions=lesions,
-        workers=workers,
+        workers=workers or None,
         progress=progress,
     )
     paths = write_case_tables({case_id: result}, output)
@@ -607,6 +894,46 @@ def extract_command(
     console.print(f"{len(result.values)} features in {result.diagnostics['seconds']:.1f} s")
     for kind, path in paths.items():
         console.print(f"{kind}: {shown(path)}")
+
+
+@app.command("import-clinical")
+def import_clinical_command(
+    sheet: Annotated[Path, typer.Argument(help="The clinical sheet: .csv, .tsv, .txt, .xlsx or .xlsm.")],
+    mapping: Annotated[
+        Path, typer.Option(help="The mapping file (YAML): columns, units, values, response, centre, ignore.")
+    ],
+    output: Annotated[Path, typer.Option(help="The canonical clinical table to write (.csv).")],
+    sheet_name: Annotated[
+        str | None, typer.Option("--sheet", help="The Excel sheet (default: the mapping's, or the first).")
+    ] = None,
+) -> None:
+    """Turn a clinical sheet in its own conventions into PRIME's canonical table, with a report of every
+    decision (renamed columns, unit conversions, recoded values, derived labels, ignored columns)."""
+    _check_files(sheet=sheet, mapping=mapping)
+    from PRIMELib.clinical.importing import import_clinical, report_paths
+
+    report = import_clinical(sheet, mapping, output, sheet_name=sheet_name)
+    table = Table(title=f"Imported {report.cases} cases from {shown(report.sheet)}", show_header=False)
+    table.add_column("What")
+    table.add_column("Decisions", overflow="fold")
+    table.add_row("renamed", shown(", ".join(f"{a} → {b}" for a, b in report.renamed.items()) or "none"))
+    table.add_row(
+        "units",
+        shown(", ".join(f"{c['column']}: {c['from']} → {c['to']}" for c in report.conversions) or "none"),
+    )
+    table.add_row(
+        "recoded", shown(", ".join(f"{r['column']} → {r['name']}" for r in report.recoded) or "none")
+    )
+    table.add_row(
+        "derived", shown("; ".join(f"{d['label']} from {d['column']}" for d in report.derived) or "none")
+    )
+    table.add_row("ignored", shown(", ".join(report.ignored) or "none"))
+    print_table(table)
+    for warning in report.warnings:
+        error_console.print(f"[bold yellow]Warning:[/bold yellow] {shown(warning)}")
+    console.print(f"table: {shown(output)}")
+    for kind, path in report_paths(output).items():
+        console.print(f"report ({kind}): {shown(path)}")
 
 
 @app.command()
@@ -632,14 +959,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except _ABORT:
         code = 130
-    except _USAGE_ERROR as error:  # usage errors
+    except _USAGE_ERROR as error:  # usage errors: click's own text, the user's part in it bounded
+        error.message = _visible(error.message)
         error.show()
         return error.exit_code
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous_handler)
     if code == 130:
-        error_console.print("Interrupted. Finished cases are kept: run the same command again to resume.")
+        error_console.print(
+            "Interrupted. No half-written file is left; run the same command again to resume "
+            "(a batch keeps its finished cases).",
+            soft_wrap=True,
+        )
     return code if isinstance(code, int) else 0
 
 

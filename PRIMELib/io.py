@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from PRIMELib.errors import PRIMEInputError
+from PRIMELib.errors import PRIMEError, PRIMEInputError, PRIMEOutputError
+from PRIMELib.radiomics.geometry import Header, check_header
 
 #: Image file types SimpleITK reads that we accept for CT volumes and masks.
 IMAGE_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -27,15 +29,31 @@ def write_atomically(path: str | Path, writer: Callable[[Path], object]) -> Path
     never sees a half-written output file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".partial-{uuid.uuid4().hex[:8]}-{path.name}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         writer(temporary)
         os.replace(temporary, path)
+    except PRIMEError:
+        raise
+    except OSError as error:  # a file where a folder should be, no permission, a full disk, …
+        raise output_error(path, error) from error
     finally:
-        if temporary.exists():
-            temporary.unlink()
+        with contextlib.suppress(OSError):
+            if temporary.exists():
+                temporary.unlink()
     return path
+
+
+def output_error(path: str | Path, error: OSError) -> PRIMEOutputError:
+    """The named error for an output ``path`` that could not be written because of ``error``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return PRIMEOutputError(
+        f"Cannot write '{path}': {reason}"
+        + (f" ('{error.filename}')" if error.filename and str(error.filename) != str(path) else "")
+        + ". Nothing was left half-written. Choose an output folder that you can write to, that has free "
+        "space, and where no file has the name of a folder PRIME needs (or the reverse)."
+    )
 
 
 def write_json(path: str | Path, data: object) -> Path:
@@ -88,11 +106,23 @@ def _has_image_suffix(path: Path) -> bool:
 def load_image(source: str | Path | sitk.Image, *, field: str = "image") -> sitk.Image:
     """Load a CT volume from a SimpleITK image, an image file, or a folder holding one DICOM series.
 
-    ``field`` names the input in error messages (e.g. ``"arterial image"``).
+    ``field`` names the input in error messages (e.g. ``"arterial image"``). The geometry is checked
+    first (:func:`PRIMELib.radiomics.geometry.check_header`: orthonormal axes, CT-like spacing, bounded
+    size): from a file's header before any voxel is read; for a DICOM series, once it is assembled.
     """
     if isinstance(source, sitk.Image):
+        check_header(Header.of(source), field=field)
         return source
+    if not isinstance(source, str | os.PathLike):
+        raise PRIMEInputError(
+            f"The {field} is a {type(source).__name__}.",
+            field=field,
+            expected="a SimpleITK image, or the path of an image file or DICOM folder",
+            hint="Wrap a numpy array with SimpleITK.GetImageFromArray and set its spacing, origin and "
+            "direction.",
+        )
     path = Path(source)
+    check_native_path(path, field=field)
     if not path.exists():
         raise PRIMEInputError(
             f"The {field} file '{path}' does not exist.",
@@ -101,8 +131,20 @@ def load_image(source: str | Path | sitk.Image, *, field: str = "image") -> sitk
             expected="an existing NRRD, NIfTI or MetaImage file, or a folder with one DICOM series",
             hint="Check the path (and, in a manifest, that it is relative to the manifest's folder).",
         )
+    if not path.is_dir() and not path.is_file():  # a FIFO, device or socket: reading it can block forever
+        raise PRIMEInputError(
+            f"The {field} path '{path}' is not a regular file or a folder.",
+            field=field,
+            value=str(path),
+            expected="an NRRD, NIfTI or MetaImage file, or a folder with one DICOM series",
+            hint="Give the image file itself, not a pipe, device or socket.",
+        )
     if path.is_dir():
-        return _load_dicom_series(path, field)
+        # Slice spacing and orientation come from the whole series: checked once it is assembled (its
+        # voxels are no more than the folder's files hold).
+        image = _load_dicom_series(path, field)
+        check_header(Header.of(image), field=field, name=path.name)
+        return image
     if not _has_image_suffix(path):
         raise PRIMEInputError(
             f"The {field} file '{path.name}' is not an image type PRIME reads.",
@@ -110,8 +152,12 @@ def load_image(source: str | Path | sitk.Image, *, field: str = "image") -> sitk
             value=str(path),
             expected="one of " + ", ".join(IMAGE_SUFFIXES) + " or a DICOM folder",
         )
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
     try:
-        return sitk.ReadImage(str(path))
+        reader.ReadImageInformation()  # the header only: no voxel is read before it is checked
+        check_header(Header.of(reader), field=field, name=path.name)
+        return reader.Execute()
     except RuntimeError as error:
         raise PRIMEInputError(
             f"The {field} file '{path}' could not be read: {str(error).strip().splitlines()[-1]}",
@@ -119,6 +165,31 @@ def load_image(source: str | Path | sitk.Image, *, field: str = "image") -> sitk
             value=str(path),
             hint="The file may be truncated or not an image; re-export it from the viewer.",
         ) from error
+
+
+def native_path_ok(path: str | Path) -> bool:
+    """Whether SimpleITK can be given ``path``: its name is valid UTF-8 text. A name with other bytes
+    (a Latin-1 folder name on Linux, kept by Python as surrogate escapes) aborts SimpleITK's C++
+    with no Python exception, so it must never reach it."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_native_path(path: str | Path, *, field: str) -> None:
+    """Refuse, by name, a path that SimpleITK cannot be given (see :func:`native_path_ok`)."""
+    if not native_path_ok(path):
+        shown = os.fspath(path).encode("utf-8", "backslashreplace").decode("utf-8")
+        raise PRIMEInputError(
+            f"The {field} path '{shown}' is not valid UTF-8 text: the image reader cannot open it.",
+            field=field,
+            value=shown,
+            expected="a file or folder name in UTF-8 (any language's letters are fine)",
+            hint="Rename the file or folder (the escaped bytes above) or copy it to a folder whose name "
+            "is plain text.",
+        )
 
 
 def _load_dicom_series(folder: Path, field: str) -> sitk.Image:

@@ -108,6 +108,28 @@ def clinicalRecordFromTexts(texts: dict) -> tuple[dict, dict]:
     return record, errors
 
 
+def recordFromSavedJson(text) -> tuple[dict, str]:
+    """The clinical record a scene holds (its parameter ``clinicalRecordJson``) and a warning ("" when
+    none). Text that is not a JSON object (a hand-edited .mrml, an older version) gives an empty record
+    and a warning saying so: the form shows it empty, never a traceback."""
+    import json
+
+    if not text:
+        return {}, ""
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        problem = _("it is not valid JSON") + f" ({str(error)[:200]})"
+    else:
+        if isinstance(record, dict):
+            return record, ""
+        problem = _("it holds a {kind}, not an object of values").format(kind=type(record).__name__)
+    return {}, _(
+        "The clinical record saved in this scene cannot be read: {problem}. The form is empty: enter the "
+        "values again, or load the record from its file."
+    ).format(problem=problem)
+
+
 def clinicalTextsFromRecord(record: dict) -> dict:
     """Text for each form field from a record (blank for values it lacks). Valid values are shown in
     canonical form (an alias such as "M" as the code "male"); invalid ones as given, to be marked."""

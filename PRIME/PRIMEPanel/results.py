@@ -10,7 +10,7 @@ import os
 import slicer
 
 from PRIMEPanel import nodes
-from PRIMEPanel.clinical_form import saveClinicalRecord
+from PRIMEPanel.clinical_form import recordFromSavedJson, saveClinicalRecord
 from PRIMEPanel.rules import venousSegmentIdForScoring
 from PRIMEPanel.scoring import survivalCurvePoints
 
@@ -42,6 +42,9 @@ class ScoringResultsLogic:
         nodes.requireBothPhases(parameters)
         if parameters.segmentation is None:
             raise PRIMEInputError("No tumour segmentation is selected.", field="segmentation")
+        record, warning = recordFromSavedJson(parameters.clinicalRecordJson)
+        if warning:  # never score a case as if its saved record were empty
+            raise PRIMEInputError(warning, field="clinical record", value=parameters.clinicalRecordJson)
         folder = os.fspath(folder)
         os.makedirs(folder, exist_ok=True)
         paths = {
@@ -64,7 +67,6 @@ class ScoringResultsLogic:
                 parameters.segmentation, venousSegmentID, parameters.venousVolume
             )
             sitk.WriteImage(venousMask, paths["venousMaskPath"], True)
-        record = json.loads(parameters.clinicalRecordJson or "{}")
         record.setdefault("case_id", parameters.arterialVolume.GetName())
         saveClinicalRecord(record, paths["clinicalPath"])
         return paths
@@ -137,7 +139,8 @@ class ScoringResultsLogic:
                 field="result",
                 hint="Press Score first; the report is made from the last result.",
             )
-        record = json.loads(parameterNode.clinicalRecordJson or "{}") or None
+        # A saved record that cannot be read (the form says so) leaves the report without it.
+        record = recordFromSavedJson(parameterNode.clinicalRecordJson)[0] or None
         return write_patient_report(
             json.loads(parameterNode.resultJson), path, formats=("html", "pdf"), record=record
         )

@@ -41,6 +41,50 @@ def scoreCommand(
     return command
 
 
+def workerCommand() -> list[str]:
+    """The command line of PRIMELib's long-lived scoring worker (``PRIMELib.scoring_server``), in
+    Slicer's own Python: the panel keeps one running across Score clicks, so the model bundle is
+    loaded once, not at every click."""
+    from PRIMEPanel.processes import pythonSlicerExecutable
+
+    return [pythonSlicerExecutable(), "-m", "PRIMELib.scoring_server"]
+
+
+def scoreRequest(
+    requestId: int,
+    arterialPath,
+    venousPath,
+    maskPath,
+    clinicalPath,
+    outputDir,
+    venousMaskPath=None,
+    modelPath=None,
+    modelSha256=None,
+) -> dict:
+    """The scoring worker's request to score one case from files (the arguments of ``scoreCommand``)."""
+    return {
+        "id": requestId,
+        "command": "score",
+        "arterial": str(arterialPath),
+        "venous": str(venousPath),
+        "mask": str(maskPath),
+        "clinical": str(clinicalPath),
+        "output": str(outputDir),
+        "venous_mask": str(venousMaskPath) if venousMaskPath else None,
+        "model": str(modelPath) if modelPath else None,
+        "model_sha256": modelSha256 or None,
+    }
+
+
+def parseWorkerLine(line: str) -> dict | None:
+    """One reply of the scoring worker (a JSON object with an "event"), or None for anything else."""
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        return None
+    return reply if isinstance(reply, dict) and isinstance(reply.get("event"), str) else None
+
+
 def parseProgressLine(line: str) -> tuple[float, str] | None:
     """A progress line printed by ``prime score`` (`` 45% Extracting…``) as (fraction, message)."""
     match = re.match(r"^\s*(\d{1,3})%\s+(.*?)\s*$", line or "")
@@ -81,16 +125,13 @@ def modelCardText(modelPath: str = "") -> str:
 def survivalCurvePoints(result: dict) -> list[tuple[float, float]]:
     """The survival curve of a result dict: [(month, S)].
 
-    A bundle's result carries its own ``survival_curve``; the illustrative model's result has none,
-    and its curve is computed from the risk score by PRIMELib."""
+    A result carries its own ``survival_curve``; one without it (an older result file) gives the
+    survival at the reported months (``survival``: {"12_months": S, ...}), from S(0) = 1."""
     curve = result.get("survival_curve")
-    if curve is not None:
+    if curve:
         return [(float(point["month"]), float(point["survival"])) for point in curve]
-    from types import SimpleNamespace
-
-    from PRIMELib.scoring import survival_curve
-
-    return [(float(m), float(s)) for m, s in survival_curve(SimpleNamespace(risk_score=result["risk_score"]))]
+    months = sorted((int(key.split("_")[0]), float(value)) for key, value in result["survival"].items())
+    return [(0.0, 1.0)] + [(float(month), value) for month, value in months]
 
 
 def requirementsFile() -> str:

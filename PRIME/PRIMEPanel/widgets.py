@@ -1,13 +1,13 @@
 """The two Qt pieces the panel builds in code, kept thin (their rules are in the Qt-free modules):
-the clinical form's editors, and ``prime score`` running in a ``QProcess``."""
+the clinical form's editors, and PRIMELib's scoring worker running in a ``QProcess``."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 from PRIMEPanel.clinical_form import EXPANDED_GROUPS, clinicalFormFields
-from PRIMEPanel.scoring import parseProgressLine
 
 try:
     from slicer.i18n import tr as _
@@ -81,59 +81,118 @@ class ClinicalForm:
             editor.setToolTip(error or editor.property("defaultToolTip"))
 
 
-class ScoringProcess:
-    """``prime score`` in a ``QProcess`` (Slicer stays responsive), working in ``folder``.
+class ScoringWorker:
+    """PRIMELib's scoring worker (``python -m PRIMELib.scoring_server``) in one long-lived ``QProcess``,
+    reused across Score clicks and cases: the model bundle is loaded in it once, not at every click.
 
-    ``onProgress(fraction, message)`` gets the progress lines; ``onFinished(outputDir, error)`` is
-    called once at the end, ``error`` being "" or why it failed (the last lines the process wrote, or
-    that it could not start). :meth:`cancel` kills the whole process tree: Slicer's ``PythonSlicer`` is a
-    launcher whose child does the work. The folder is removed when the process ends or is cancelled.
+    :meth:`score` sends one case (the files in ``folder``) and returns at once; the worker is started
+    on first use, and again when it has stopped or the model (path or expected SHA-256) changed.
+    ``onProgress(fraction, message)`` gets its progress; ``onFinished(outputDir, error)`` is called once
+    per case, ``error`` being "" or why it failed (the worker's message, the last lines it wrote before
+    it stopped, or that it could not start). :meth:`cancel` kills the worker's whole process tree (Slicer's
+    ``PythonSlicer`` is a launcher whose child does the work); the next case starts a fresh one.
+    :meth:`shutdown` ends it (module unloaded). A case's folder is removed when it ends or is cancelled.
     """
 
-    def __init__(self, folder, onProgress, onFinished) -> None:
-        self.folder = folder
+    def __init__(self, onProgress, onFinished) -> None:
         self._onProgress = onProgress
         self._onFinished = onFinished
         self._process = None
-        # The last QProcess, kept referenced until Qt deletes it: PythonQt deletes a Python-owned
+        # Ended QProcesses, kept referenced until Qt deletes them: PythonQt deletes a Python-owned
         # QObject as soon as its last reference goes, which inside its own finished() handler would
         # delete the object that is emitting.
-        self._retired = None
+        self._retired = []
+        self._stdout = b""
         self._stderr = ""
-        self._outputDir = None
+        self._model = None  # (model path, expected SHA-256) the running worker was started for
+        self._request = None  # (id, folder, outputDir) of the case in progress
+        self._sent = None  # that case's request line, and whether the worker has read it
+        self._accepted = False
+        self._lastId = 0
+        self.folder = None
+        self.starts = 0  # workers started so far
+        self.lastReply = None  # the worker's last result reply (its timings and bundle loads)
 
     @property
     def running(self) -> bool:
-        return self._process is not None
+        """A case is being scored."""
+        return self._request is not None
 
     def processId(self) -> int:
-        """The process id of the launched process (0 when none runs)."""
+        """The process id of the worker (its launcher in Slicer); 0 when none runs."""
         return int(self._process.processId()) if self._process is not None else 0
 
-    def start(self, command: list[str], outputDir) -> None:
+    def score(self, arguments: dict, folder, modelSha256=None) -> None:
+        """Score the case whose files ``writeCaseFiles`` wrote into ``folder`` (its ``arguments``)."""
+        from PRIMEPanel.scoring import scoreRequest
+
+        model = (str(arguments.get("modelPath") or ""), str(modelSha256 or "").lower())
+        if self._process is not None and (model != self._model or not self._alive()):
+            self.shutdown()
+        self._lastId += 1
+        self.folder = os.fspath(folder)
+        self._request = (self._lastId, self.folder, arguments["outputDir"])
+        self._stderr = ""
+        self._sent = (
+            json.dumps(scoreRequest(self._lastId, **arguments, modelSha256=modelSha256)) + "\n"
+        ).encode()
+        self._accepted = False
+        if self._process is None:
+            self._start(model)
+            if self._process is None:  # it could not start: reported to onFinished already
+                return
+        self._process.write(self._sent)
+
+    def _alive(self) -> bool:
+        import qt
+
+        return self._process is not None and self._process.state() != qt.QProcess.NotRunning
+
+    def _start(self, model) -> None:
         import qt
 
         import PRIMELib
+        from PRIMEPanel.scoring import workerCommand
 
         process = qt.QProcess()
-        # `-m PRIMELib` finds the library from the working directory, installed or in a checkout.
+        # `-m PRIMELib.scoring_server` finds the library from the working directory, installed or not.
         process.setWorkingDirectory(os.path.dirname(os.path.dirname(os.path.abspath(PRIMELib.__file__))))
-        process.connect("readyReadStandardError()", self._onOutput)
+        process.connect("readyReadStandardOutput()", self._onOutput)
+        process.connect("readyReadStandardError()", self._onErrorOutput)
         process.connect("finished(int,QProcess::ExitStatus)", self._onProcessFinished)
         process.connect("errorOccurred(QProcess::ProcessError)", self._onProcessError)
-        self._outputDir = outputDir
-        self._process = process
+        self._process, self._model, self._stdout, self._stderr = process, model, b"", ""
+        self.starts += 1
+        command = workerCommand()
         process.start(command[0], command[1:])
+        process.waitForStarted(10000)  # spawning only (milliseconds); a failure is reported by now
 
     def _onOutput(self) -> None:
+        from PRIMEPanel.scoring import parseWorkerLine
+
+        if self._process is None:
+            return
+        self._stdout += self._process.readAllStandardOutput().data()
+        *lines, self._stdout = self._stdout.split(b"\n")
+        for line in lines:
+            reply = parseWorkerLine(line.decode("utf-8", "replace"))
+            if reply is None or self._request is None or reply.get("id") != self._request[0]:
+                continue  # "ready", or a reply to a cancelled case
+            if reply["event"] == "accepted":
+                self._accepted = True
+            elif reply["event"] == "progress":
+                self._onProgress(float(reply.get("fraction", 0.0)), str(reply.get("message", "")))
+            elif reply["event"] == "result":
+                self.lastReply = reply
+                self._finish("")
+            elif reply["event"] == "error":
+                self._finish(str(reply.get("message") or reply.get("error")) or _("Scoring failed."))
+
+    def _onErrorOutput(self) -> None:
         if self._process is None:
             return
         self._stderr += self._process.readAllStandardError().data().decode("utf-8", "replace")
-        for line in reversed(self._stderr.splitlines()):
-            parsed = parseProgressLine(line)
-            if parsed:
-                self._onProgress(*parsed)
-                return
+        self._stderr = self._stderr[-20000:]
 
     def _onProcessError(self, error) -> None:
         """A process that fails to start emits errorOccurred(FailedToStart) and never finished()."""
@@ -142,34 +201,62 @@ class ScoringProcess:
         if self._process is None or error != qt.QProcess.FailedToStart:
             return  # other errors (a crash, a kill) are followed by finished()
         reason = self._process.errorString()
+        self._retire()
         self._finish(_("The scoring process could not start: ") + str(reason))
 
     def _onProcessFinished(self, exitCode, exitStatus) -> None:
-        if self._process is None:  # cancelled
-            return
+        """The worker stopped (crashed, or ran out of memory): the case in progress fails with its last
+        words, and the next case starts a fresh worker."""
+        import qt
+
+        if self._process is None or self._process.state() != qt.QProcess.NotRunning:
+            return  # cancelled or shut down; or a late signal of a worker replaced since
         self._onOutput()
-        error = ""
-        if exitCode != 0:
-            lines = [line for line in self._stderr.splitlines() if not parseProgressLine(line)]
-            error = "\n".join(lines[-15:]) or _("The scoring process stopped.")
-        self._finish(error)
+        self._onErrorOutput()
+        self._retire()
+        if self._request is not None and not self._accepted and self._sent is not None:
+            # It had died before it read the case (killed while idle, and Qt had not noticed yet):
+            # the case goes to a fresh worker, once.
+            sent, self._sent = self._sent, None
+            self._start(self._model)
+            if self._process is not None:
+                self._process.write(sent)
+            return
+        lines = [line for line in self._stderr.splitlines() if line.strip()]
+        self._finish("\n".join(lines[-15:]) or _("The scoring process stopped."))
 
     def _finish(self, error: str) -> None:
-        self._retire()
+        request, self._request = self._request, None
+        if request is None:
+            return
+        _requestId, folder, outputDir = request
         try:
-            self._onFinished(self._outputDir, error)
+            self._onFinished(outputDir, error)
         finally:
-            self.discard()
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _retire(self) -> None:
         """Stop using the process and let Qt delete it from the event loop (``deleteLater``)."""
         process, self._process = self._process, None
         if process is not None:
-            self._retired = process
+            self._retired = [*self._retired[-3:], process]
             process.deleteLater()
 
     def cancel(self) -> None:
-        """Kill the process and everything it started, then remove the folder."""
+        """Kill the worker and everything it started, and remove the case's folder; no end is reported."""
+        request, self._request = self._request, None
+        self._kill()
+        if request is not None:
+            shutil.rmtree(request[1], ignore_errors=True)
+
+    def shutdown(self) -> None:
+        """End the worker (module unloaded, or another model): a case in progress is cancelled."""
+        if self._request is not None:
+            self.cancel()
+            return
+        self._kill()
+
+    def _kill(self) -> None:
         from PRIMEPanel.processes import killProcessTree
 
         process = self._process
@@ -177,7 +264,3 @@ class ScoringProcess:
             killProcessTree(self.processId())
             self._retire()  # before waiting: the finished() it causes is then ignored
             process.waitForFinished(3000)
-        self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)

@@ -63,7 +63,27 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     (:func:`PRIMELib.clinical.cohort.read_table`): delimiter sniffing, UTF-8 byte-order mark, Excel.
     CSV cells come as text; :func:`_clinical` types the clinical ones with the schema.
     """
-    frame = read_cells(path, what=what, field=what)
+    try:
+        frame = read_cells(path, what=what, field=what)
+    except PRIMEInputError:
+        raise
+    except Exception as error:  # whatever a parser (openpyxl, zipfile, csv) raises on a bad file
+        raise PRIMEInputError(
+            f"The {what} '{path.name}' cannot be read ({type(error).__name__}: {error}).",
+            field=what,
+            value=str(path),
+            expected="a CSV/TSV text file or an Excel workbook (.xlsx)",
+            hint="Open it in a spreadsheet program and save it again as CSV UTF-8 or .xlsx.",
+        ) from error
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the first column as the row labels
+        raise PRIMEInputError(
+            f"The {what} '{path.name}' has more cells in its rows than names in its header.",
+            field=what,
+            value=str(path),
+            expected="one header name for every column",
+            hint="Name every column in the first row, or delete the cells beyond the last named column "
+            "(a delimiter at the end of each row adds an empty one).",
+        )
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         return frame

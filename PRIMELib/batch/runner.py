@@ -19,12 +19,18 @@ input files' bytes, its label, clinical record, the settings (parameter file and
 and the PRIMELib version. So a rerun after an interruption, or after fixing one bad case, redoes
 only what changed. Asking for reports is not part of the key: a rerun with ``reports`` writes the
 missing reports of finished cases from their ``cases/<case_id>.json``, without recomputing them.
+
+A run may be killed at any moment, by any signal (SIGKILL included): every file is written through a
+temporary file and a rename, worker processes die with the run (:mod:`PRIMELib.lifeline`) and write
+nothing after it, and the next run deletes the temporary files a killed one left. A rerun then ends
+with the same files and tables as a run never killed. One run at a time writes to an output folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from PRIMELib import __version__
+from PRIMELib import __version__, lifeline
 from PRIMELib.batch.manifest import CaseInputs, read_manifest
 from PRIMELib.errors import PRIMEError, PRIMEInputError
 from PRIMELib.io import write_atomically, write_json
@@ -105,6 +111,13 @@ def _file_digest(path: Path, digest) -> None:
             digest.update(child.relative_to(path).as_posix().encode())
             _file_digest(child, digest)
         return
+    if not path.is_file():  # a FIFO, device or socket: reading it could block forever
+        raise PRIMEInputError(
+            f"The input '{path}' is not a regular file or a folder.",
+            field="input",
+            value=str(path),
+            hint="Give the image file itself, not a pipe, device or socket.",
+        )
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
@@ -196,15 +209,18 @@ def process_case(case: CaseInputs, settings: BatchSettings, output_dir: str) -> 
         if isinstance(previous, dict) and previous.get("key") == key:
             if settings.reports:
                 stage.name = "report"
+                lifeline.exit_if_orphaned()
                 _write_report(case, previous, Path(output_dir), only_if_missing=True)
             return {"case_id": case.case_id, "status": "unchanged", "seconds": 0.0}
         record = _run_case(case, settings, stage)
         record.update(
             case_id=case.case_id, key=key, centre=case.centre, seconds=time.perf_counter() - started
         )
+        lifeline.exit_if_orphaned()  # a worker whose batch was killed writes nothing more
         write_json(case_file, record)
         if settings.reports:
             stage.name = "report"
+            lifeline.exit_if_orphaned()
             _write_report(case, record, Path(output_dir), only_if_missing=False)
         return {"case_id": case.case_id, "status": "done", "seconds": time.perf_counter() - started}
     except PRIMEError as error:
@@ -264,7 +280,11 @@ def _run_case(case: CaseInputs, settings: BatchSettings, stage: _Stage) -> dict[
         features = extract_case(
             images["arterial"], images["venous"], arterial_roi, venous_roi, params=settings.params
         )
-        return {"features": features.values, "diagnostics": features.diagnostics}
+        return {
+            "features": features.values,
+            "diagnostics": features.diagnostics,
+            "warnings": features.warnings,
+        }
     from PRIMELib.pipeline import clinical_features, resolve_model, score_case
 
     stage.name = "clinical"
@@ -284,6 +304,7 @@ def _run_case(case: CaseInputs, settings: BatchSettings, stage: _Stage) -> dict[
         "features": result.radiomics.values,
         "diagnostics": result.radiomics.diagnostics,
         "result": result.score.to_dict(),
+        "warnings": list(result.score.warnings),  # radiomics, clinical and model warnings of this case
     }
 
 
@@ -299,7 +320,17 @@ def _executor_results(
         from distributed import Client
         from distributed import as_completed as dask_completed
 
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, ValueError, TypeError) as error:  # unreachable, refused, or not an address
+            raise PRIMEInputError(
+                f"The Dask scheduler '{scheduler}' cannot be reached ({type(error).__name__}: {error}).",
+                field="scheduler",
+                value=scheduler,
+                expected="the address of a running Dask scheduler, e.g. tcp://host:8786",
+                hint="Start the scheduler and its workers first, or leave out --scheduler to run here.",
+            ) from None
+        with client:
             futures = [
                 client.submit(process_case, case, settings, str(output_dir), key=f"prime-{i}-{case.case_id}")
                 for i, case in enumerate(cases)
@@ -311,8 +342,16 @@ def _executor_results(
         for case in cases:
             yield process_case(case, settings, str(output_dir))
         return
-    # spawn, not fork: safe inside applications with threads (Slicer) and on every platform.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    # spawn, not fork: safe inside applications with threads (Slicer) and on every platform. Each worker
+    # arms its lifeline first: it dies with this process, however this one dies (SIGKILL included), so a
+    # killed batch leaves no worker writing case files beside a rerun. This thread starts the workers
+    # (in submit) and outlives them, as Linux's parent-death signal requires (see PRIMELib.lifeline).
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=lifeline.arm,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures: list[Future] = [pool.submit(process_case, c, settings, str(output_dir)) for c in cases]
         try:
             for future in as_completed(futures):
@@ -342,7 +381,17 @@ def run_batch(
     settings = settings or BatchSettings()
     output_dir = Path(output_dir)
     cases = read_manifest(manifest)
+    from PRIMELib.pipeline import check_output_folder
+
+    check_output_folder(output_dir)
+    if settings.mode == "score":
+        # Load and verify the model once, before any case runs: a file that is not a valid bundle is
+        # one named error now, not the same failure at the score stage of every case.
+        from PRIMELib.pipeline import resolve_model
+
+        resolve_model(settings.model)
     output_dir.mkdir(parents=True, exist_ok=True)
+    _remove_partials(output_dir)
     summary = BatchSummary(total=len(cases))
     started = time.perf_counter()
     log_path = output_dir / "run.log"
@@ -377,6 +426,15 @@ def run_batch(
         f"{summary.seconds:.1f} s"
     )
     return summary
+
+
+def _remove_partials(output_dir: Path) -> None:
+    """Delete the temporary files (``.partial-*``, see ``PRIMELib.io.write_atomically``) that a killed run
+    left in its output folder, so a rerun ends with the same files as a run never killed. One run
+    writes to a folder at a time."""
+    for folder in (output_dir, output_dir / "cases", output_dir / "reports"):
+        for path in folder.glob(".partial-*"):
+            path.unlink(missing_ok=True)
 
 
 def _finished_records(cases: list[CaseInputs], output_dir: Path, failed: set[str]) -> Iterator[dict]:

@@ -55,9 +55,12 @@ from PRIMELib.lazy import lazy_exports
 # which Slicer ships. Those two are loaded on first use, so that the Slicer panel's clinical form works
 # before the user has agreed to install PRIME's packages.
 _NEEDS_PANDAS = {
+    "ClinicalColumns": "columns",
     "CohortImport": "cohort",
     "ColumnMapping": "cohort",
     "ColumnRule": "cohort",
+    "describe_clinical_columns": "columns",
+    "import_clinical": "importing",
     "read_cohort": "cohort",
     "ImputedCase": "imputation",
     "MedianImputer": "imputation",
@@ -75,6 +78,7 @@ __all__ = [
     "AlternativeUnit",
     "ChildPugh",
     "Choice",
+    "ClinicalColumns",
     "ClinicalDataError",
     "ClinicalSchema",
     "ClinicalVariable",
@@ -93,7 +97,9 @@ __all__ = [
     "child_pugh",
     "child_pugh_class",
     "derive_indices",
+    "describe_clinical_columns",
     "get_variable",
+    "import_clinical",
     "log10_afp",
     "mrecist",
     "nlr",

@@ -9,13 +9,23 @@ and how its cells are coded::
       TBIL (mg/dL): {name: tbil, unit: mg/dL}        # converted to µmol/L
       AFP (IU/mL): {name: afp, scale: 1.21}          # any other factor: canonical = cell × scale
       Sex: {name: sex, values: {F: female, M: male}}
+      OS (weeks): os_days
+      Status: os_event
+    units: {os_days: weeks}                           # the same, by schema name
+    values: {os_event: {dead: 1, alive: 0}}           # the same, by schema name
+    response: {from: Best response}                   # mRECIST codes → mrecist → response
+    centre: Hospital                                  # kept as the 'centre' column
     ignore: [Name, Comments]                          # columns to leave out
     sheet: Clinical                                   # Excel only (default: the first sheet)
 
 Columns already named like the schema (case-insensitive) need no entry. Every other column must be
-mapped or ignored, so a misspelt column is reported instead of silently dropped. The whole file is
-checked in one pass: every bad cell is reported with its row (as the spreadsheet shows it, header =
-row 1), its column and the problem, in one :class:`ClinicalDataError`.
+mapped or ignored, so a misspelt column is reported instead of silently dropped. A column with
+``values`` must hold only those codes (or the schema's own codes): an unmapped code is an error. The
+response label comes from mRECIST codes (CR/PR responder, SD/PD not), or, with
+``response: {from: column, rule: percent_change}``, from the % change of the viable tumour sum
+(−100 % CR, ≤ −30 % PR, ≥ +20 % PD, else SD). The whole file is checked in one pass: every bad cell
+is reported with its row (as the spreadsheet shows it, header = row 1), its column and the problem,
+in one :class:`ClinicalDataError`.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -39,13 +49,17 @@ from PRIMELib.clinical.validation import (
     is_missing,
     show,
     validate_record,
+    validate_value,
 )
 from PRIMELib.errors import PRIMEInputError
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-_MAPPING_KEYS = ("columns", "ignore", "sheet")
+_MAPPING_KEYS = ("columns", "units", "values", "response", "centre", "ignore", "sheet")
 _RULE_KEYS = ("name", "unit", "scale", "values")
+_RESPONSE_KEYS = ("from", "rule")
+#: How a response column becomes the mRECIST category (and, through it, the response label).
+RESPONSE_RULES = ("mrecist", "percent_change")
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,8 @@ class ColumnRule:
     unit: str | None = None
     factor: float = 1.0
     values: tuple[tuple[str, object], ...] = ()
+    #: "percent_change": the cell is a % change of the viable tumour sum, read as an mRECIST category.
+    derive: str | None = None
 
     def recode(self, text: str) -> tuple[bool, object]:
         """``(True, schema value)`` when ``text`` is a declared cell text, else ``(False, None)``."""
@@ -73,6 +89,12 @@ class ColumnMapping:
     rules: tuple[ColumnRule, ...] = ()
     ignore: tuple[str, ...] = ()
     sheet: str | int | None = None
+    #: Schema name → (unit, factor), for whichever column fills it.
+    units: tuple[tuple[str, str, float], ...] = ()
+    #: Schema name → its recoding of cell texts, for whichever column fills it.
+    values: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
+    #: The user's column kept as the ``centre`` column (outside the schema).
+    centre: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> ColumnMapping:
@@ -144,6 +166,28 @@ class ColumnMapping:
         if sheet is not None and not isinstance(sheet, str | int):
             problems.append(InputProblem("sheet", "'sheet' must be a sheet name or a 0-based index.", sheet))
             sheet = None
+        units = _by_name(data.get("units"), "units", _named_unit, problems)
+        values = _by_name(data.get("values"), "values", _named_values, problems)
+        response = data.get("response")
+        if response is not None:
+            try:
+                rule = _response_rule(response)
+            except PRIMEInputError as error:
+                problems.append(InputProblem.from_error(error, column=None))
+            else:
+                if rule.column in {r.column for r in rules}:
+                    problems.append(
+                        InputProblem(
+                            "response",
+                            f"Column {rule.column!r} is under both 'columns' and 'response'.",
+                            rule.column,
+                        )
+                    )
+                rules.append(rule)
+        centre = data.get("centre")
+        if centre is not None and not isinstance(centre, str):
+            problems.append(InputProblem("centre", "'centre' must be the name of one column.", centre))
+            centre = None
         targets = [rule.name for rule in rules]
         problems += [
             InputProblem(name, f"Several columns are mapped to {name!r}.", name)
@@ -151,7 +195,103 @@ class ColumnMapping:
         ]
         if problems:
             raise ClinicalDataError(problems, source=source)
-        return cls(tuple(rules), tuple(str(c) for c in ignore), sheet)
+        return cls(
+            tuple(rules),
+            tuple(str(c) for c in ignore),
+            sheet,
+            tuple((name, *unit) for name, unit in units.items()),
+            tuple(values.items()),
+            centre,
+        )
+
+
+def _by_name(data: object, key: str, read, problems: list[InputProblem]) -> dict[str, object]:
+    """A top-level section keyed by schema name (``units``, ``values``), each entry read by ``read``."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        problems.append(InputProblem(key, f"'{key}' must map schema names to entries.", data))
+        return {}
+    out = {}
+    for name, entry in data.items():
+        try:
+            variable = CLINICAL_SCHEMA.get_variable(str(name))
+            out[variable.name] = read(variable, entry)
+        except PRIMEInputError as error:
+            problem = InputProblem.from_error(error)
+            field = str(name) if problem.field in ("", "mapping") else problem.field
+            problems.append(replace(problem, field=field, message=f"In '{key}': {problem.message}"))
+    return out
+
+
+def _named_unit(variable: ClinicalVariable, unit: object) -> tuple[str, float]:
+    if variable.kind not in (Kind.NUMBER, Kind.INTEGER):
+        raise PRIMEInputError(f"{variable.name} has no unit to convert.", field=variable.name, value=unit)
+    return str(unit), _unit_factor(variable, str(unit))
+
+
+def _named_values(variable: ClinicalVariable, values: object) -> tuple[tuple[str, object], ...]:
+    return _checked_targets(variable, _recoding(variable.name, values))
+
+
+def _checked_targets(
+    variable: ClinicalVariable, recoding: tuple[tuple[str, object], ...]
+) -> tuple[tuple[str, object], ...]:
+    """``recoding``, once every value it gives is allowed for ``variable`` (else a named error)."""
+    for key, value in recoding:
+        try:
+            validate_value(variable.name, value)
+        except PRIMEInputError as error:
+            raise PRIMEInputError(
+                f"'values' of {variable.name} turn {key!r} into {show(value)}, which is not allowed.",
+                field=variable.name,
+                value=value,
+                expected=error.expected,
+                hint=error.hint,
+            ) from error
+    return recoding
+
+
+def _recoding(column: str, values: object) -> tuple[tuple[str, object], ...]:
+    if not isinstance(values, Mapping):
+        raise PRIMEInputError(
+            f"'values' of {column!r} must map cell texts to schema values.", field="mapping", value=values
+        )
+    # YAML 1.1 reads unquoted yes/no/on/off keys as booleans: accept every spelling they stand for.
+    spellings = {True: ("yes", "true", "on"), False: ("no", "false", "off")}
+    return tuple(
+        (text, value)
+        for key, value in values.items()
+        for text in (spellings[key] if isinstance(key, bool) else (_cell_text(key),))
+    )
+
+
+def _response_rule(spec: object) -> ColumnRule:
+    if isinstance(spec, str):
+        spec = {"from": spec}
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("from"), str):
+        raise PRIMEInputError(
+            "'response' needs the column it comes from.",
+            field="response",
+            value=spec,
+            expected="{from: <column>} or {from: <column>, rule: percent_change}",
+        )
+    unknown = [key for key in spec if key not in _RESPONSE_KEYS]
+    if unknown:
+        raise PRIMEInputError(
+            f"Unknown key(s) {', '.join(map(show, unknown))} under 'response'.",
+            field="response",
+            expected=", ".join(_RESPONSE_KEYS),
+        )
+    rule = spec.get("rule", "mrecist")
+    if rule not in RESPONSE_RULES:
+        raise PRIMEInputError(
+            f"Unknown response rule {show(rule)}.",
+            field="response",
+            value=rule,
+            expected=" or ".join(RESPONSE_RULES),
+        )
+    return ColumnRule(spec["from"], "mrecist", derive=None if rule == "mrecist" else rule)
 
 
 def _normalise_unit(unit: str) -> str:
@@ -196,19 +336,7 @@ def _rule(column: str, spec: object) -> ColumnRule:
                 f"The scale of column {column!r} must be a positive number.", field="mapping", value=scale
             )
         factor = float(scale)
-    if not isinstance(values, Mapping):
-        raise PRIMEInputError(
-            f"'values' of column {column!r} must map cell texts to schema values.",
-            field="mapping",
-            value=values,
-        )
-    # YAML 1.1 reads unquoted yes/no/on/off keys as booleans: accept every spelling they stand for.
-    spellings = {True: ("yes", "true", "on"), False: ("no", "false", "off")}
-    recoding = tuple(
-        (text, value)
-        for key, value in values.items()
-        for text in (spellings[key] if isinstance(key, bool) else (_cell_text(key),))
-    )
+    recoding = _checked_targets(variable, _recoding(column, values))
     return ColumnRule(column, variable.name, None if unit is None else str(unit), factor, recoding)
 
 
@@ -265,9 +393,20 @@ def read_table(
                 encoding="utf-8-sig",
             )
         if suffix in _EXCEL_SUFFIXES:
-            return pd.read_excel(
-                path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
-            )
+            try:
+                return pd.read_excel(
+                    path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl"
+                )
+            except (ImportError, ValueError, KeyError):
+                raise  # named below: openpyxl missing, a sheet that is not there
+            except Exception as error:  # zipfile.BadZipFile, openpyxl's InvalidFileException: not a workbook
+                raise PRIMEInputError(
+                    f"The {what} '{path.name}' is not an Excel workbook ({type(error).__name__}: {error}).",
+                    field=field,
+                    value=str(path),
+                    expected="an .xlsx or .xlsm workbook saved by Excel or LibreOffice",
+                    hint="Open it in Excel and save it again as .xlsx, or save the sheet as CSV UTF-8.",
+                ) from error
     except UnicodeDecodeError as error:
         raise PRIMEInputError(
             f"The {what} '{path.name}' is not UTF-8 text.",
@@ -336,6 +475,18 @@ def _parse_cell(variable: ClinicalVariable, rule: ColumnRule, raw: object) -> ob
         found, value = rule.recode(_cell_text(raw))
         if found:
             return value
+        if variable.kind in (Kind.ORDINAL, Kind.CATEGORY) and not any(
+            _cell_text(raw).casefold() == str(code).casefold() for code in variable.codes
+        ):
+            raise PRIMEInputError(
+                f"The code {_cell_text(raw)!r} is not under 'values' for {variable.name} in the mapping.",
+                field=variable.name,
+                value=_cell_text(raw),
+                expected="one of " + ", ".join(repr(key) for key, _ in rule.values),
+                hint=f"Add it under 'values' ({variable.expected()}), or correct the cell.",
+            )
+    if rule.derive == "percent_change":
+        return _mrecist_from_change(_parse_number(_cell_text(raw), "mrecist"))
     if variable.kind is Kind.TEXT:
         return _cell_text(raw)
     if isinstance(raw, str):
@@ -351,6 +502,23 @@ def _parse_cell(variable: ClinicalVariable, rule: ColumnRule, raw: object) -> ob
     if rule.factor != 1.0 and isinstance(raw, int | float) and not isinstance(raw, bool):
         raw = raw * rule.factor
     return raw
+
+
+def _mrecist_from_change(percent: float) -> str:
+    """The mRECIST category of a % change of the viable tumour sum from baseline (the nadir, at the
+    first follow-up): −100 % CR, ≤ −30 % PR, ≥ +20 % PD, else SD (Lencioni & Llovet 2010)."""
+    if percent < -100:
+        raise PRIMEInputError(
+            f"A change of {percent:g} % is below −100 %.",
+            field="mrecist",
+            value=percent,
+            expected="−100 or more",
+        )
+    if percent <= -100 + 1e-9:
+        return "CR"
+    if percent <= -30:
+        return "PR"
+    return "PD" if percent >= 20 else "SD"
 
 
 def parse_value(name: str, cell: object) -> object:
@@ -369,6 +537,7 @@ class CohortImport:
     table: pd.DataFrame
     warnings: tuple[str, ...]
     columns: dict[str, str]  # the user's column → the schema name it filled
+    rules: tuple[ColumnRule, ...] = ()  # how each of those columns was read (units, codes)
 
 
 def _plan_columns(
@@ -378,6 +547,14 @@ def _plan_columns(
     present = {str(c): c for c in frame.columns}
     by_column = {rule.column: rule for rule in mapping.rules}
     ignored = {c.casefold() for c in mapping.ignore}
+    if mapping.centre is not None:
+        ignored.add(mapping.centre.casefold())  # copied beside the table by the importer
+        if mapping.centre not in present:
+            problems.append(
+                InputProblem(
+                    "centre", f"The centre column {mapping.centre!r} is not in the file.", mapping.centre
+                )
+            )
     plan: dict[str, ColumnRule] = {}
     for column in present:
         if column in by_column:
@@ -417,6 +594,33 @@ def _plan_columns(
     for name in sorted({n for n in targets if targets.count(n) > 1}):
         columns = [c for c, r in plan.items() if r.name == name]
         problems.append(InputProblem(name, f"Columns {columns} all fill {name!r}.", name))
+    return _by_name_sections(plan, mapping, problems)
+
+
+def _by_name_sections(
+    plan: dict[str, ColumnRule], mapping: ColumnMapping, problems: list[InputProblem]
+) -> dict[str, ColumnRule]:
+    """The plan with the mapping's ``units`` and ``values`` (keyed by schema name) applied to the rule
+    of the column that fills each name."""
+    column_of = {rule.name: column for column, rule in plan.items()}
+    for name, unit, factor in mapping.units:
+        column = column_of.get(name)
+        if column is None:
+            problems.append(InputProblem(name, f"'units' names {name!r}, but no column fills it.", name))
+        elif plan[column].unit is not None or plan[column].factor != 1.0:
+            problems.append(
+                InputProblem(
+                    name, f"The unit of {name!r} is given twice (under 'columns' and 'units').", unit
+                )
+            )
+        else:
+            plan[column] = replace(plan[column], unit=unit, factor=factor)
+    for name, recoding in mapping.values:
+        column = column_of.get(name)
+        if column is None:
+            problems.append(InputProblem(name, f"'values' names {name!r}, but no column fills it.", name))
+        else:
+            plan[column] = replace(plan[column], values=(*plan[column].values, *recoding))
     return plan
 
 
@@ -487,7 +691,9 @@ def read_cohort(
     table = pd.DataFrame.from_dict(rows, orient="index")
     table = table[[n for n in CLINICAL_SCHEMA.names if n in table.columns]]
     table.index.name = "row"
-    return CohortImport(table, tuple(warnings), {column: rule.name for column, rule in plan.items()})
+    return CohortImport(
+        table, tuple(warnings), {column: rule.name for column, rule in plan.items()}, tuple(plan.values())
+    )
 
 
 def _locate(

@@ -92,10 +92,18 @@ class ClinicalVariable:
     derived_from: tuple[str, ...] = ()
     #: Other names people use for it (for "did you mean" suggestions only, never silent mapping).
     synonyms: tuple[str, ...] = ()
+    #: Text codes with a natural order (Child–Pugh A < B < C, BCLC 0 < A < … < D), listed in that order.
+    #: Integer-coded ordinals are ordered by their codes; other categories are nominal.
+    ordered: bool = False
 
     @property
     def is_derived(self) -> bool:
         return bool(self.derived_from)
+
+    @property
+    def is_ordered(self) -> bool:
+        """True for ordinal codes: integer codes, or text codes in a natural order."""
+        return self.kind is Kind.ORDINAL or (self.kind is Kind.CATEGORY and self.ordered)
 
     @property
     def codes(self) -> tuple[int | str, ...]:
@@ -171,6 +179,8 @@ class ClinicalSchema:
 
         Only near-best matches are kept, plus an exact match of the first word ("age_years" → age).
         """
+        if len(name) > 64:  # no schema name is that long; difflib's cost grows with the product of lengths
+            return []
         candidates: dict[str, str] = {}
         for variable in self:
             for spelling in (variable.name, variable.label, *variable.synonyms):
@@ -239,21 +249,37 @@ def _coded(
     *,
     derived_from: tuple[str, ...] = (),
     synonyms: tuple[str, ...] = (),
+    ordered: bool = False,
 ) -> ClinicalVariable:
-    """An ordinal (integer codes) or a category (text codes), from the type of its codes."""
+    """An ordinal (integer codes) or a category (text codes, ``ordered`` when they rank), from the type
+    of its codes."""
     kind = Kind.ORDINAL if isinstance(choices[0].code, int) else Kind.CATEGORY
     return ClinicalVariable(
-        name, label, kind, group, help, choices=choices, derived_from=derived_from, synonyms=synonyms
+        name,
+        label,
+        kind,
+        group,
+        help,
+        choices=choices,
+        derived_from=derived_from,
+        synonyms=synonyms,
+        ordered=ordered,
     )
 
 
 def _flag(
-    name: str, label: str, group: str, help: str, derived_from: tuple[str, ...] = ()
+    name: str,
+    label: str,
+    group: str,
+    help: str,
+    derived_from: tuple[str, ...] = (),
+    *,
+    synonyms: tuple[str, ...] = (),
 ) -> ClinicalVariable:
     """A 0/1 variable; yes/no, true/false and positive/negative are accepted spellings."""
     no = Choice(0, "no", aliases=("false", "negative", "n"))
     yes = Choice(1, "yes", aliases=("true", "positive", "y"))
-    return _coded(name, label, group, help, (no, yes), derived_from=derived_from)
+    return _coded(name, label, group, help, (no, yes), derived_from=derived_from, synonyms=synonyms)
 
 
 def _choices(*labels: str) -> tuple[Choice, ...]:
@@ -285,7 +311,7 @@ _AGENTS_IO = (
     "durvalumab nivolumab other"
 ).split()
 _AGENTS_TARGETED = "lenvatinib sorafenib donafenib apatinib anlotinib bevacizumab other".split()
-_ECOG_2 = "ECOG 2 is outside the PRIME cohort (ECOG 0–1)."
+_ECOG_OUTSIDE = "ECOG {} is outside the PRIME cohort (ECOG 0–1)."
 
 _BASELINE: tuple[ClinicalVariable, ...] = (
     ClinicalVariable("case_id", "Case identifier", Kind.TEXT, "case", "Your identifier of the case."),
@@ -313,14 +339,23 @@ _BASELINE: tuple[ClinicalVariable, ...] = (
         "ecog",
         "ECOG performance status",
         "demographics",
-        "ECOG performance status 0–2. PRIME's cohort had ECOG 0–1; 2 is accepted with a warning.",
+        "ECOG performance status 0–4. PRIME's cohort had ECOG 0–1; 2–4 are accepted with a warning.",
         (
             *_choices("fully active", "restricted in strenuous activity"),
-            Choice(2, "ambulatory", warning=_ECOG_2),
+            Choice(2, "ambulatory, capable of all self-care", warning=_ECOG_OUTSIDE.format(2)),
+            Choice(3, "capable of only limited self-care", warning=_ECOG_OUTSIDE.format(3)),
+            Choice(4, "completely disabled", warning=_ECOG_OUTSIDE.format(4)),
         ),
         synonyms=("ecog ps", "performance status", "ps"),
     ),
     _flag("hbv", "Hepatitis B infection", "history", "Hepatitis B infection (HBsAg positive): 0 no, 1 yes."),
+    _flag(
+        "hcv",
+        "Hepatitis C infection",
+        "history",
+        "Hepatitis C infection (anti-HCV antibody or HCV RNA positive): 0 no, 1 yes.",
+        synonyms=("hepatitis c", "hcv infection", "anti hcv"),
+    ),
     _flag("cirrhosis", "Liver cirrhosis", "history", "Liver cirrhosis: 0 no, 1 yes."),
 )
 
@@ -416,7 +451,7 @@ _LIVER: tuple[ClinicalVariable, ...] = (
     _coded(
         "child_pugh_class", "Child–Pugh class", "liver", "Child–Pugh class: A 5–6, B 7–9, C 10–15 points.",
         (Choice("A", "5–6 points"), Choice("B", "7–9 points"), Choice("C", "10–15 points")),
-        derived_from=("child_pugh",),
+        derived_from=("child_pugh",), ordered=True,
     ),
     _num(
         "albi_score", "ALBI score", "liver", "", (-10, 5), None,
@@ -458,6 +493,17 @@ _TUMOUR: tuple[ClinicalVariable, ...] = (
             "IV: superior mesenteric vein",
         ),
     ),
+    _flag(
+        "macrovascular_invasion", "Macrovascular invasion", "tumour",
+        "Macrovascular (portal or hepatic vein) tumour invasion on imaging: 0 no, 1 yes. Use it when a "
+        "cohort records invasion without Cheng's pvtt/hvtt types.",
+        synonyms=("vascular invasion", "portal vein invasion", "macroscopic vascular invasion", "pvi"),
+    ),
+    _flag(
+        "tumor_over_50pct", "Tumour involvement > 50 % of the liver", "tumour",
+        "Tumour occupying more than half of the liver volume: 0 no, 1 yes.",
+        synonyms=("tumour involvement > 50%", "tumor burden > 50%", "liver involvement", "tumour burden"),
+    ),
     _flag("ehm", "Extrahepatic metastasis", "tumour", "Extrahepatic metastasis: 0 no, 1 yes."),
     _coded(
         "bclc", "BCLC stage", "tumour",
@@ -465,6 +511,7 @@ _TUMOUR: tuple[ClinicalVariable, ...] = (
         "Child–Pugh class when all exist; otherwise as entered.",
         tuple(Choice(s, f"stage {s}") for s in ("0", "A", "B", "C", "D")),
         derived_from=("tumor_number", "tumor_diameter", "pvtt", "hvtt", "ehm", "ecog", "child_pugh_class"),
+        ordered=True,
     ),
 )  # fmt: skip
 
@@ -555,7 +602,12 @@ _RESPONSE: tuple[ClinicalVariable, ...] = (
     _num(
         "os_days", "Overall survival time", "outcome", "days", (0, 10000), None,
         "Days from treatment start to death or last follow-up: the PRIME-S time.",
-        alternatives=(AlternativeUnit("months", 365.25 / 12),),
+        alternatives=(
+            AlternativeUnit("weeks", 7.0),
+            AlternativeUnit("months", 365.25 / 12),
+            AlternativeUnit("years", 365.25),
+        ),
+        synonyms=("overall survival", "os", "survival time"),
     ),
     _flag("os_event", "Death", "outcome", "1 died, 0 alive at last follow-up: the PRIME-S event."),
 )  # fmt: skip
@@ -575,6 +627,55 @@ CLINICAL_SCHEMA = ClinicalSchema(
 )
 
 
+def _coding(variable: ClinicalVariable) -> str:
+    if variable.kind in (Kind.ORDINAL, Kind.CATEGORY):
+        order = " (ordered)" if variable.is_ordered and variable.kind is Kind.CATEGORY else ""
+        return (
+            ", ".join(
+                str(c.code) if str(c.code) == c.label else f"{c.code} ({c.label})" for c in variable.choices
+            )
+            + order
+        )
+    if variable.kind is Kind.TEXT:
+        return "text"
+    unit = variable.unit or "no unit"
+    kind = "whole number, " if variable.kind is Kind.INTEGER else ""
+    return f"{kind}{unit}, {variable.minimum:g} to {variable.maximum:g}"
+
+
+def _other_units(variable: ClinicalVariable) -> str:
+    return ", ".join(
+        f"{a.unit} (× {a.factor:.6g})" for a in variable.alternative_units if a.factor is not None
+    )
+
+
+def schema_markdown(schema: ClinicalSchema = CLINICAL_SCHEMA) -> str:
+    """The canonical clinical table as Markdown, one row per column (the README's table is this).
+
+    The one-month labs (``<lab>_1m``) and their relative changes (``delta_<lab>``) are one row each.
+    """
+    rows = [
+        "| column | meaning | unit, range or codes | other units a mapping may give |",
+        "|---|---|---|---|",
+    ]
+    for variable in schema:
+        if variable.group == "labs_1m" or variable.name.startswith("delta_"):
+            continue
+        meaning = variable.label + (
+            f" (computed from {', '.join(variable.derived_from)} when they exist)"
+            if variable.is_derived
+            else ""
+        )
+        rows.append(f"| `{variable.name}` | {meaning} | {_coding(variable)} | {_other_units(variable)} |")
+        if variable.name == LAB_NAMES[-1]:
+            rows.append(
+                "| `<lab>_1m` | the same lab one month after treatment start (" + ", ".join(LAB_NAMES) + ") "
+                "| as the lab | as the lab |"
+            )
+    rows.append("| `delta_<lab>` | relative change at one month, (x_1m − x) / x (computed) | fraction | |")
+    return "\n".join(rows) + "\n"
+
+
 def get_variable(name: str) -> ClinicalVariable:
     """The schema entry for ``name``; an unknown name raises :class:`PRIMEInputError` with suggestions."""
     return CLINICAL_SCHEMA.get_variable(name)
@@ -590,4 +691,5 @@ __all__ = [
     "ClinicalVariable",
     "Kind",
     "get_variable",
+    "schema_markdown",
 ]

@@ -18,7 +18,10 @@ from decimal import Decimal
 import numpy as np
 
 from PRIMELib.clinical.schema import CLINICAL_SCHEMA, Choice, ClinicalVariable, Kind
-from PRIMELib.errors import PRIMEInputError
+from PRIMELib.errors import PRIMEInputError, bounded
+
+#: Longest field or column name written before a problem's message.
+MAX_SHOWN_NAME_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,11 @@ class InputProblem:
 
     def __str__(self) -> str:
         where = [f"row {self.row}"] if self.row is not None else []
+        field = bounded(self.field, MAX_SHOWN_NAME_CHARS)  # the message quotes a long one in full
         if self.column is not None and self.column != self.field:
-            where.append(f"column {self.column!r}" + (f" ({self.field})" if self.field else ""))
+            where.append(f"column {show(self.column)}" + (f" ({field})" if self.field else ""))
         elif self.field:
-            where.append(self.field)
+            where.append(field)
         text = ", ".join(where) + ": " + self.message if where else self.message
         if self.expected:
             text += f" Expected {self.expected}."
@@ -66,13 +70,21 @@ class ClinicalDataError(PRIMEInputError):
 
     #: At most this many problems are spelt out in the message; ``problems`` always has them all.
     max_listed = 50
+    #: Each listed problem is cut to this length, and listing stops before the lines pass ``max_chars``.
+    max_line_chars = 400
+    max_chars = 3000
 
     def __init__(self, problems: Sequence[InputProblem], *, source: str = "the clinical record") -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
-        lines = [f"  - {problem}" for problem in self.problems[: self.max_listed]]
-        if count > self.max_listed:
-            lines.append(f"  … and {count - self.max_listed} more.")
+        lines: list[str] = []
+        for problem in self.problems[: self.max_listed]:
+            line = f"  - {bounded(problem, self.max_line_chars)}"
+            if lines and sum(map(len, lines)) + len(line) > self.max_chars:
+                break
+            lines.append(line)
+        if count > len(lines):
+            lines.append(f"  … and {count - len(lines)} more.")
         super().__init__(f"{count} problem{'s' if count != 1 else ''} in {source}:\n" + "\n".join(lines))
         if count == 1:
             only = self.problems[0]
@@ -243,7 +255,7 @@ def _check_choice(variable: ClinicalVariable, value: object) -> tuple[int | str,
     if not isinstance(value, str | numbers.Real):
         raise _type_error(variable, value)
     hint = None
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value.strip()) <= MAX_SUGGESTED_CHARS:
         spellings = {
             str(s).casefold(): c.code for c in variable.choices for s in (c.code, c.label, *c.aliases)
         }
@@ -272,13 +284,34 @@ def _check(variable: ClinicalVariable, value: object) -> tuple[object, list[str]
     raise _type_error(variable, value)
 
 
+#: Names and values longer than this get no "did you mean": no schema spelling is near so long a text,
+#: and comparing it with every spelling (difflib) would cost time that grows with its length.
+MAX_SUGGESTED_CHARS = 64
+#: Unknown names in one record that get a "did you mean" (each costs milliseconds: a record with
+#: 20 000 unknown fields would take minutes); the rest are listed without one.
+MAX_SUGGESTED_UNKNOWN = 20
+
+
+def _variable(name: str) -> ClinicalVariable:
+    """The schema variable ``name``; an unknown long name is refused without looking for suggestions."""
+    if name not in CLINICAL_SCHEMA and len(name) > MAX_SUGGESTED_CHARS:
+        raise PRIMEInputError(
+            f"Unknown clinical variable {show(name)} ({len(name)} characters long).",
+            field=name,
+            value=name,
+            expected="one of the names in PRIMELib.clinical.CLINICAL_SCHEMA",
+            hint="A variable name is a word or two: check that the field names and values are not mixed up.",
+        )
+    return CLINICAL_SCHEMA.get_variable(name)
+
+
 def validate_value(name: str, value: object) -> tuple[object, tuple[str, ...]]:
     """Check one value of the variable ``name``.
 
     Returns the value in its canonical form (a float, an int code, a category string; ``None`` when
     missing) and any warnings; raises :class:`PRIMEInputError` when it cannot be used.
     """
-    variable = CLINICAL_SCHEMA.get_variable(name)
+    variable = _variable(str(name))
     checked, warnings = _check(variable, value)
     return checked, tuple(warnings)
 
@@ -299,12 +332,25 @@ def validate_record(record: object, *, source: str = "the clinical record") -> V
     problems: list[InputProblem] = []
     values: dict[str, object] = {}
     warnings: list[str] = []
+    unknown = 0
     for key, value in record.items():
         if not isinstance(key, str):
             problems.append(InputProblem(show(key), "A variable name must be text.", key))
             continue
+        if key not in CLINICAL_SCHEMA:
+            unknown += 1
+            if unknown > MAX_SUGGESTED_UNKNOWN:  # no "did you mean" for the rest: its cost grows with each
+                problems.append(
+                    InputProblem(
+                        key,
+                        f"Unknown clinical variable {show(key)}.",
+                        key,
+                        "one of the names in PRIMELib.clinical.CLINICAL_SCHEMA",
+                    )
+                )
+                continue
         try:
-            variable = CLINICAL_SCHEMA.get_variable(key)
+            variable = _variable(key)
             checked, found = _check(variable, value)
         except PRIMEInputError as error:
             problems.append(InputProblem.from_error(error))

@@ -1,18 +1,42 @@
-"""Logistic recalibration (calibration intercept and slope) for many bootstrap resamples at once.
+"""Logistic recalibration — calibration-in-the-large and calibration slope — for many bootstrap
+resamples at once.
 
-The calibration slope and intercept are the maximum-likelihood b and a of y ~ logistic(a + b·logit p).
-A bootstrap resample is a vector of case multiplicities, i.e. case weights, so all resamples are fitted
-together by Newton–Raphson (with step halving) on weighted data: two-parameter fits need nothing more
-than this, and scikit-learn's ``LogisticRegression`` would spend milliseconds per resample on input
-checks and L-BFGS set-up. The tests check it against statsmodels' ``Logit`` on resampled data.
+* The calibration slope is the maximum-likelihood b of y ~ logistic(a + b·logit p). A bootstrap
+  resample is a vector of case multiplicities, i.e. case weights, so all resamples are fitted together
+  by Newton–Raphson (with step halving) on weighted data: two-parameter fits need nothing more than
+  this, and scikit-learn's ``LogisticRegression`` would spend milliseconds per resample on input checks
+  and L-BFGS set-up. The tests check it against statsmodels' ``Logit`` on resampled data.
+* Calibration-in-the-large (the calibration intercept) is the maximum-likelihood a of
+  y ~ logistic(a + 1·logit p), logit p an offset with the slope fixed at 1: a = 0 when the mean
+  predicted risk matches the observed rate, a < 0 when the probabilities are too high. (The intercept
+  of the two-parameter fit mixes this with miscalibration of the slope; the paper reported that one.)
+  Its score equation Σ w (y − expit(a + logit p)) = 0 is monotone in a, solved per resample with
+  ``scipy.optimize.brentq``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import expit
 
-__all__ = ["logistic_fits"]
+__all__ = ["calibration_in_the_large", "logistic_fits"]
+
+
+def calibration_in_the_large(offset: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The maximum-likelihood intercept a of logit P(y = 1) = a + ``offset`` (the slope fixed at 1),
+    for each row of case ``weights`` (n_fits, n) → (n_fits,); NaN where a row's cases hold one class
+    only (a runs off to ±∞)."""
+    offset, y = np.asarray(offset, dtype=float), np.asarray(y, dtype=float)
+    weights = np.atleast_2d(np.asarray(weights, dtype=float))
+    # At a = ±(max |offset| + 40) every expit(a + offset) is within 4e-18 of 1 or 0, so the score
+    # Σ w (y − expit(a + offset)) has opposite signs there whenever both classes carry weight.
+    bound = float(np.abs(offset).max(initial=0.0)) + 40.0
+    out = np.full(len(weights), np.nan)
+    for k, w in enumerate(weights):
+        if (w @ y) > 0 and (w @ (1 - y)) > 0:
+            out[k] = brentq(lambda a, w=w: w @ (y - expit(a + offset)), -bound, bound, xtol=1e-12)
+    return out
 
 
 def logistic_fits(x: np.ndarray, y: np.ndarray, weights: np.ndarray, *, max_iter: int = 50) -> np.ndarray:

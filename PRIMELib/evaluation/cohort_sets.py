@@ -1,6 +1,6 @@
 """The cohort an evaluation runs on, and how it is divided into sets.
 
-An :class:`EvaluationCohort` is a :class:`PRIMELib.training.TrainingData` (model inputs and outcomes)
+An :class:`EvaluationCohort` is a :class:`PRIMELib.cohort_data.TrainingData` (model inputs and outcomes)
 plus ``table``: every column of the input tables by case id, text columns included — the set or centre
 column, covariates to adjust hazard ratios for (e.g. ``subsequent_therapy``) and subgroup variables
 (e.g. ``interventional``), none of which are model inputs.
@@ -8,7 +8,7 @@ column, covariates to adjust hazard ratios for (e.g. ``subsequent_therapy``) and
 Sets, in order of preference when none are asked for (:func:`resolve_sets`):
 
 1. the bundle's own split: the manifest records salted digests of the training, test and external case
-   ids (:func:`PRIMELib.training.hash_case_ids`); cases of the cohort whose digests match form those
+   ids (:func:`PRIMELib.cohort_data.hash_case_ids`); cases of the cohort whose digests match form those
    sets, any others the set ``other``;
 2. a ``set`` column; 3. a ``centre`` column (one set per centre); 4. ``all`` cases as one set.
 """
@@ -21,8 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from PRIMELib.cohort_data import (
+    _ID_COLUMNS,
+    TrainingData,
+    hash_case_ids,
+    read_cohort_tables,
+    read_feature_table,
+)
 from PRIMELib.errors import PRIMEInputError
-from PRIMELib.training import _ID_COLUMNS, TrainingData, hash_case_ids, read_cohort_tables, read_feature_table
 
 __all__ = [
     "BUNDLE_SETS",
@@ -57,6 +63,8 @@ def load_evaluation_cohort(
     *,
     mapping: str | Path | None = None,
     set_column: str | None = None,
+    phase: str | None = None,
+    venous_features: str | Path | None = None,
 ) -> EvaluationCohort:
     """Read a cohort for evaluation.
 
@@ -65,6 +73,9 @@ def load_evaluation_cohort(
     ``prime train`` reads them; a ``set``, ``centre`` or ``set_column`` column of the clinical table is
     kept as text. Without: ``features`` is one table holding everything (a ``case_id`` column, model
     inputs, outcomes, any other columns), values already in the schema's units.
+
+    One-phase tables (PyRadiomics' batch output), as ``prime train`` takes them: ``phase`` names the
+    phase of ``features``; with ``venous_features``, ``features`` is the arterial table.
     """
     keep = tuple(
         dict.fromkeys(
@@ -73,8 +84,25 @@ def load_evaluation_cohort(
     )
     if len(keep) > len(SET_COLUMNS):
         _check_set_column(set_column, [p for p in (features, clinical) if p is not None])
+    if phase not in (None, "arterial", "venous"):
+        raise PRIMEInputError(
+            f"Unknown phase {phase!r}.", field="phase", value=phase, expected="arterial or venous"
+        )
+    if clinical is None and (phase is not None or venous_features is not None):
+        raise PRIMEInputError(
+            "One-phase feature tables need the clinical table beside them.",
+            field="features",
+            hint="Give --clinical with the outcomes, as for `prime train`.",
+        )
     if clinical is not None:
-        frame = read_cohort_tables(clinical, features=[features], mapping=mapping, keep_columns=keep)
+        # One-phase tables (PyRadiomics' batch output) by phase, as `prime train` takes them.
+        if venous_features is not None:
+            tables = {"arterial_features": features, "venous_features": venous_features}
+        elif phase is not None:
+            tables = {f"{phase}_features": features}
+        else:
+            tables = {"features": [features]}
+        frame = read_cohort_tables(clinical, mapping=mapping, keep_columns=keep, **tables)
     else:
         numeric = read_feature_table(features)  # checks the file, its id column and duplicates
         raw = pd.read_csv(features, dtype=str, keep_default_na=False)

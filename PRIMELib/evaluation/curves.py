@@ -107,7 +107,8 @@ def decision_curve(y, p, thresholds=None) -> dict:
 def time_dependent_curves(y_train, y, risk, survival_at, times) -> dict:
     """Time-dependent (cumulative/dynamic) AUC and IPCW Brier score at ``times`` (days).
 
-    ``y_train`` gives the censoring distribution; ``survival_at(times)`` returns S(t) per case (n,
+    The censoring distribution is the evaluated set's own (``y``'s); ``y_train`` bounds the times by
+    the training follow-up. ``survival_at(times)`` returns S(t) per case (n,
     len(times)). Times outside the follow-up (before the first time, from the last death or the end of
     the training follow-up on) are dropped and listed in ``dropped_times``. Returns ``times``, ``auc``,
     ``brier``, ``mean_auc`` (scikit-survival's, weighted by the Kaplan–Meier estimate), ``dropped_times``
@@ -116,7 +117,7 @@ def time_dependent_curves(y_train, y, risk, survival_at, times) -> dict:
     from sksurv.metrics import cumulative_dynamic_auc
 
     event, time = survival_labels(y, field="y")
-    train_event, train_time = survival_labels(y_train, field="y_train")
+    _, train_time = survival_labels(y_train, field="y_train")
     risk = finite_scores(risk, len(time), field="risk", reference="y")
     if not event.any():
         raise PRIMEInputError(
@@ -134,8 +135,6 @@ def time_dependent_curves(y_train, y, risk, survival_at, times) -> dict:
         )
     labels = np.empty(len(time), dtype=[("event", bool), ("time", float)])
     labels["event"], labels["time"] = event, time
-    train = np.empty(len(train_time), dtype=labels.dtype)
-    train["event"], train["time"] = train_event, train_time
     survival = np.asarray(survival_at(kept), dtype=float)
     if survival.shape != (len(time), len(kept)):
         raise PRIMEInputError(
@@ -143,12 +142,12 @@ def time_dependent_curves(y_train, y, risk, survival_at, times) -> dict:
             field="survival_at",
             expected=f"({len(time)}, {len(kept)})",
         )
-    brier = brier_terms(censoring_estimator(train), event, time, survival, kept).mean(axis=0)
+    brier = brier_terms(censoring_estimator(labels), event, time, survival, kept).mean(axis=0)
     note = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            auc, mean_auc = cumulative_dynamic_auc(train, labels, risk, kept)
+            auc, mean_auc = cumulative_dynamic_auc(labels, labels, risk, kept)
         except ValueError as error:
             auc, mean_auc = np.full(len(kept), np.nan), float("nan")
             note = f"time-dependent AUC undefined: {error}"

@@ -18,8 +18,9 @@ refusals as scoring one patient — and computes:
   bundle holds the final models only, not the cross-validation fold models the paper averaged over;
 * the Spearman correlation of the selected features.
 
-Uno's C and the time-dependent metrics weight by the censoring distribution; it is estimated from the
-``train`` set when the cohort has one (as training does), else from the evaluated set itself.
+Uno's C and the time-dependent metrics weight by the censoring distribution of the evaluated set
+itself (``censoring_reference`` names it); the ``train`` set, when the cohort has one, bounds the times
+looked at by the training follow-up.
 Metric functions come from :mod:`PRIMELib.evaluation.metrics`; nothing is recomputed here.
 """
 
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from PRIMELib.cohort_data import TrainingData
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.evaluation import metrics as m
 from PRIMELib.evaluation.cohort_sets import (
@@ -44,7 +46,6 @@ from PRIMELib.io import to_jsonable
 from PRIMELib.models.survival_data import make_survival_labels
 from PRIMELib.progress import ProgressCallback, report
 from PRIMELib.scoring import DAYS_PER_MONTH, REPORT_MONTHS
-from PRIMELib.training import TrainingData
 
 __all__ = ["evaluate_bundle"]
 
@@ -72,7 +73,7 @@ def evaluate_bundle(
     """Evaluate ``bundle`` (a :class:`~PRIMELib.bundle.ModelBundle` or the path of a ``.prime`` file) on
     a cohort; see the module docstring for what is computed.
 
-    ``data``: :class:`~PRIMELib.training.TrainingData`, an :class:`EvaluationCohort`, a cohort table
+    ``data``: :class:`~PRIMELib.cohort_data.TrainingData`, an :class:`EvaluationCohort`, a cohort table
     (index = case id, with ``response``, ``os_days``, ``os_event``), or the path of a feature table
     (with ``clinical``, the clinical table carrying the outcomes, as ``prime train`` reads them).
     ``sets``: see :func:`~PRIMELib.evaluation.cohort_sets.resolve_sets`. ``adjust_for``: cohort
@@ -109,7 +110,7 @@ def evaluate_bundle(
         )
     survival_train = None
     train_rows = predictions[predictions["set"] == "train"]
-    if len(train_rows):  # the censoring distribution of the training cases, as training used
+    if len(train_rows):  # the training follow-up bounds the times of the time-dependent metrics
         survival_train = make_survival_labels(train_rows["os_event"], train_rows["os_days"])
     at_risk_times = _at_risk_times(predictions["os_days"])
     results = {}
@@ -121,6 +122,7 @@ def evaluate_bundle(
             name, rows, bundle, cohort, contributions, survival_train, at_risk_times=at_risk_times,
             n_bootstrap=n_bootstrap, adjust_for=adjust, subgroups=subgroups, random_state=random_state,
         )  # fmt: skip
+        warnings.extend(_small_set_warning(name, results[name].counts))
     report(progress, 1.0, "Evaluation done")
     return Evaluation(
         model={
@@ -253,6 +255,27 @@ def _model_inputs(bundle, features: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: A set with fewer cases, or fewer of any outcome class (responders, non-responders, deaths), is
+#: called small: its metrics and bootstrap intervals are flagged as unreliable. Ten events per class
+#: is the usual floor for a stable estimate (Peduzzi et al. 1996; Riley et al. 2020).
+SMALL_SET_CASES = 30
+SMALL_SET_EVENTS = 10
+
+
+def _small_set_warning(name: str, counts: Mapping[str, float]) -> list[str]:
+    """The warning a small set's metrics need (none for a set large enough)."""
+    n, responders, deaths = int(counts["n"]), int(counts["responders"]), int(counts["deaths"])
+    if n >= SMALL_SET_CASES and min(responders, n - responders, deaths) >= SMALL_SET_EVENTS:
+        return []
+    return [
+        f"The '{name}' set is small ({n} patients: {responders} responders, {n - responders} "
+        f"non-responders, {deaths} deaths; fewer than {SMALL_SET_CASES} patients or {SMALL_SET_EVENTS} "
+        "of an outcome): its metrics are imprecise and its bootstrap 95 % CIs unreliable. Resamples of so "
+        "few cases repeat the same patients, so an interval can be as narrow as 1.00–1.00. Read these "
+        "numbers as a check that the model runs, not as evidence of its performance."
+    ]
+
+
 def _evaluate_set(
     name: str,
     rows: pd.DataFrame,
@@ -341,7 +364,7 @@ def _evaluate_set(
         subgroups=subgroup_rows,
         importance=importance,
         correlation=features.loc[ids, selected].corr(method="spearman"),
-        censoring_reference="train" if survival_train is not None else name,
+        censoring_reference=name,  # IPCW uses the evaluated set's own censoring
     )
 
 

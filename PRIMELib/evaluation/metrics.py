@@ -1,17 +1,20 @@
 """Performance metrics of PRIME-R and PRIME-S, with 95 % percentile bootstrap confidence intervals.
 
 Response (:func:`response_metrics`): AUC, Brier score, accuracy / sensitivity / specificity at the
-frozen threshold, calibration intercept and slope (logistic recalibration). Survival
-(:func:`survival_metrics`): Harrell's and Uno's C-index, time-dependent AUC and Brier score at
-6/12/24/36 months (where follow-up allows), integrated Brier score, and the hazard ratio of the high vs
-the low risk group with its 95 % CI and the log-rank p-value.
+frozen threshold, calibration intercept (calibration-in-the-large: logit P(y) = a + logit p, the slope
+fixed at 1) and calibration slope (logit P(y) = a + b · logit p). Survival (:func:`survival_metrics`):
+Harrell's and Uno's C-index, time-dependent AUC and Brier score at 6/12/24/36 months (where follow-up
+allows), integrated Brier score, and the hazard ratio of the high vs the low risk group with its 95 % CI
+and the log-rank p-value.
 
-The bootstrap resamples the evaluation cases only and refits nothing: the models' predictions and the
-training labels (which give the censoring distribution) stay fixed. A resample is a vector of case
-multiplicities, and every metric is computed for all resamples at once from it (matrix products over
-cases and pairs of cases: :mod:`._concordance`, :mod:`._calibration`, :mod:`._ipcw`), so all intervals
-of one call come from the same resamples and 200 of them take milliseconds. An interval is None when the
-point estimate is undefined or fewer than 20 resamples (or fewer than half of them) give a value.
+The censoring distribution of the IPCW metrics (Uno's C, time-dependent AUC and Brier score) is
+estimated on the evaluated set's own labels (see :mod:`._ipcw`). The bootstrap resamples the evaluation
+cases only and refits nothing: the models' predictions and that censoring distribution stay fixed. A
+resample is a vector of case multiplicities, and every metric is computed for all resamples at once
+from it (matrix products over cases and pairs of cases: :mod:`._concordance`, :mod:`._calibration`,
+:mod:`._ipcw`), so all intervals of one call come from the same resamples and 200 of them take
+milliseconds. An interval is None when the point estimate is undefined or fewer than 20 resamples (or
+fewer than half of them) give a value.
 
 Undefined metrics (one outcome class, no deaths) are NaN, with the reason in ``notes``; malformed input
 (lengths that differ, missing values, labels not 0/1) raises :class:`PRIMEInputError`.
@@ -30,7 +33,7 @@ import numpy as np
 from scipy.integrate import trapezoid
 
 from PRIMELib.errors import PRIMEInputError
-from PRIMELib.evaluation._calibration import logistic_fits
+from PRIMELib.evaluation._calibration import calibration_in_the_large, logistic_fits
 from PRIMELib.evaluation._checks import binary_outcome, finite_scores, survival_labels
 from PRIMELib.evaluation._concordance import ConcordancePairs, resample_counts, roc_auc
 from PRIMELib.evaluation._ipcw import (
@@ -137,7 +140,8 @@ def response_metrics(
     """Metrics of response probabilities against 0/1 labels, each with ``<name>_ci95``.
 
     ``threshold``: the frozen response threshold (a case is called a responder when p ≥ threshold).
-    Calibration intercept and slope: the logistic regression of y on logit(p) (0 and 1 when perfect).
+    Calibration intercept: calibration-in-the-large, a in logit P(y) = a + logit(p) (0 when the mean
+    risk is right); calibration slope: b in logit P(y) = a + b · logit(p) (1 when perfect).
     """
     y, p = binary_outcome(y, probability)
     if not 0 <= threshold <= 1:
@@ -180,8 +184,9 @@ def _response_statistics(counts: np.ndarray, y: np.ndarray, p: np.ndarray, thres
             "specificity": (counts @ (~called & ~positive)) / (counts @ ~positive),
         }
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
-    fits = logistic_fits(np.log(clipped / (1 - clipped)), y.astype(float), counts)
-    out["calibration_intercept"], out["calibration_slope"] = fits[:, 0], fits[:, 1]
+    logit = np.log(clipped / (1 - clipped))
+    out["calibration_intercept"] = calibration_in_the_large(logit, y.astype(float), counts)
+    out["calibration_slope"] = logistic_fits(logit, y.astype(float), counts)[:, 1]
     return out
 
 
@@ -214,18 +219,20 @@ def survival_metrics(
 ) -> dict:
     """Metrics of risk scores and survival predictions against survival labels ``y``.
 
-    ``y_train`` (the training labels) estimates the censoring distribution for Uno's C and the
-    time-dependent metrics; ``survival_at(times)`` returns S(t) of every case of ``y`` at ``times``
+    The censoring distribution of Uno's C and the time-dependent metrics is estimated on ``y`` itself;
+    ``y_train`` (the training labels) only bounds the times looked at by the training follow-up.
+    ``survival_at(times)`` returns S(t) of every case of ``y`` at ``times``
     (days), (n, len(times)); it is called once, before the bootstrap. Months outside the follow-up
     (before the first time; from the set's last death or the end of the training follow-up on) are left
     out of ``td_auc`` / ``td_brier``. Uno's C is truncated at that same horizon.
     """
     event, time = survival_labels(y, field="y")
-    train_event, train_time = survival_labels(y_train, field="y_train")
+    _, train_time = survival_labels(y_train, field="y_train")
     risk = finite_scores(risk, len(time), field="risk", reference="y")
-    train_labels = np.empty(len(train_time), dtype=[("event", bool), ("time", float)])
-    train_labels["event"], train_labels["time"] = train_event, train_time
-    censoring = censoring_estimator(train_labels)
+    labels = np.empty(len(time), dtype=[("event", bool), ("time", float)])
+    labels["event"], labels["time"] = event, time
+    # The evaluated set's own censoring (without deaths nothing is weighted, and it is not estimable).
+    censoring = censoring_estimator(labels) if event.any() else None
 
     horizon = follow_up_horizon(train_time, event, time)
     months = [m for m in months if usable_times([m * DAYS_PER_MONTH], time, horizon)[0]]

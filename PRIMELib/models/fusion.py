@@ -5,7 +5,10 @@
   feed a logistic-regression meta-classifier; at inference the base models refit on all training
   data feed it. The meta-classifier sees log-odds, so its coefficients read as weights on each
   modality's log-odds. (This is scikit-learn's ``StackingClassifier`` on log-odds, written out so the
-  per-modality terms are available for explanations.)
+  per-modality terms are available for explanations.) For a binary outcome the default
+  meta-classifier is :class:`NonNegativeLogisticRegression`: a member's weight cannot turn negative
+  (a negative weight would read "the more this model predicts response, the less likely response",
+  which the paper's fusion never meant); a member held at weight 0 is named in ``notes_``.
 * PRIME-S, :class:`BayesianModelAveragingSurvival`: a weighted average of survival models. The weights
   come from the training set's cross-validation only, are stored in the model and never recomputed on
   test or external data (the authors' notebooks recomputed them from test labels). The rule is a
@@ -13,17 +16,27 @@
 
   - ``"pseudo_bma_plus"`` (default): pseudo-Bayesian model averaging with the Bayesian bootstrap
     (Yao, Vehtari, Simpson & Gelman, Bayesian Analysis 2018). Each model's out-of-fold risk scores
-    are standardised, a one-parameter Cox model on them gives per-event log partial-likelihood terms
-    ℓ_i; for each of ``n_bootstrap`` Dirichlet(1, …, 1) draws α over the events, the weights are
-    softmax_m(N Σ_i α_i ℓ_{m,i}); the final weights are their mean. This keeps pseudo-BMA's
-    preference for the better model while not collapsing onto one model by chance.
+    are standardised, a one-parameter Cox model on them (β ≥ 0: a higher risk score may not mean a
+    longer survival) gives per-event log partial-likelihood terms ℓ_i; for each of ``n_bootstrap``
+    Dirichlet(1, …, 1) draws α over the events, the weights are softmax_m(N Σ_i α_i ℓ_{m,i}); the
+    final weights are their mean. This keeps pseudo-BMA's preference for the better model while not
+    collapsing onto one model by chance.
   - ``"pseudo_bma"``: softmax of the cross-validated log partial likelihoods (Σ_i ℓ_{m,i}).
   - ``"concordance"``: the authors' rule, w_m ∝ exp((C_m − 0.5) / τ) with C_m the out-of-fold
     Harrell C-index and τ = ``tau``.
   - ``"equal"``: 1 / M.
 
-  Each model's risk score is standardised with its own training mean and SD (scales differ: RSF
-  sums cumulative hazards, GBSA gives log-hazards), so the fused risk score is
+  Sign-awareness: a member whose out-of-fold C-index is ≤ 0.5 (its risk ranks patients the wrong way
+  round, or not at all) gets weight 0 under every rule, and is named in ``notes_``. It is dropped
+  rather than sign-flipped because its survival curves, which enter the fused curve, are as wrong as
+  its ranking. (The unconstrained one-parameter Cox fit of the paper's pseudo-BMA gave an
+  anti-concordant member the same likelihood, so the same weight, as its mirror image.) When no member
+  is concordant the weights fall back to 1 / M, with a note.
+
+  Each model's risk score is standardised with the mean and SD of its **out-of-fold** risks (scales
+  differ: RSF sums cumulative hazards, GBSA gives log-hazards), the same standardisation the weights
+  were fitted on; a model refit on all data scores new patients on the scale of its out-of-fold
+  scores, not of its (over-fitted, wider) scores on its own training patients. The fused risk score is
   Σ_m w_m (r_m − mean_m) / sd_m; the fused survival curve is the mixture Σ_m w_m S_m(t).
 * Early fusion: :func:`PRIMELib.models.pipelines.early_fusion_pipeline` concatenates the selected
   clinical and radiomics features and fits one model.
@@ -32,13 +45,15 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import ClassifierMixin, clone
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from PRIMELib.models.survival_data import event_and_time, step_values
 
@@ -46,6 +61,7 @@ __all__ = [
     "WEIGHTING_RULES",
     "BayesianModelAveragingSurvival",
     "LateFusionClassifier",
+    "NonNegativeLogisticRegression",
     "cox_partial_likelihood",
 ]
 
@@ -61,14 +77,79 @@ def _check_estimators(estimators) -> None:
         raise ValueError(f"Estimator names must be unique, got {names}.")
 
 
+class NonNegativeLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Binary L2-penalised logistic regression whose coefficients are constrained to be ≥ 0 (the
+    intercept is free): PRIME-R's meta-classifier, so no member enters the fusion with a negative weight.
+
+    It minimises scikit-learn's ``LogisticRegression`` objective, Σ log-loss + ‖w‖² / (2 C), with
+    ``scipy.optimize.minimize`` (L-BFGS-B, bounds w ≥ 0). Hand-written because scikit-learn's
+    ``LogisticRegression`` has no ``positive`` option (its linear regressions have); where the
+    unconstrained optimum is already non-negative, the two give the same coefficients (tested).
+    Fitted: ``classes_``, ``coef_`` (1, p), ``intercept_`` (1,), ``n_features_in_``.
+    """
+
+    def __init__(self, C=1.0, max_iter=1000, tol=1e-8):
+        self.C = C
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, dtype=float)
+        check_classification_targets(y)
+        if not self.C > 0:
+            raise ValueError(f"C must be > 0, got {self.C!r}.")
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            raise ValueError(f"NonNegativeLogisticRegression handles two classes; got {len(self.classes_)}.")
+        sign = np.where(encoded == 1, 1.0, -1.0)
+        p = X.shape[1]
+
+        def objective(theta):
+            w, b = theta[:p], theta[p]
+            margin = sign * (X @ w + b)
+            loss = -np.sum(log_expit(margin)) + w @ w / (2 * self.C)
+            residual = -sign * expit(-margin)  # d loss / d (X w + b)
+            return loss, np.append(X.T @ residual + w / self.C, residual.sum())
+
+        start = np.zeros(p + 1)
+        prevalence = np.clip(encoded.mean(), 1e-6, 1 - 1e-6)
+        start[p] = np.log(prevalence / (1 - prevalence))
+        result = minimize(
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, None)] * p + [(None, None)],
+            options={"maxiter": self.max_iter, "gtol": self.tol},
+        )
+        self.coef_ = result.x[None, :p].copy()
+        self.intercept_ = result.x[p:].copy()
+        self.n_iter_ = np.array([result.nit])
+        return self
+
+    def decision_function(self, X):
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=float, reset=False)
+        return X @ self.coef_[0] + self.intercept_[0]
+
+    def predict_proba(self, X):
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
 class LateFusionClassifier(ClassifierMixin, _BaseComposition):
     """Late (decision-level) fusion: out-of-fold base probabilities → logistic meta-classifier.
 
     Parameters: ``estimators`` — (name, classifier) pairs, each usually a Pipeline that selects its own
-    columns from a shared DataFrame; ``final_estimator`` — the meta-classifier (default: logistic
-    regression); ``cv`` — folds for the out-of-fold probabilities (int: stratified, shuffled with
-    ``random_state``). Fitted: ``estimators_`` (refit on all data), ``named_estimators_``, ``meta_``,
-    ``oof_meta_features_`` (the meta-classifier's training inputs), ``classes_``.
+    columns from a shared DataFrame; ``final_estimator`` — the meta-classifier (default:
+    :class:`NonNegativeLogisticRegression` for two classes, logistic regression for more); ``cv`` — folds
+    for the out-of-fold probabilities (int: stratified, shuffled with ``random_state``). Fitted:
+    ``estimators_`` (refit on all data), ``named_estimators_``, ``meta_``, ``oof_meta_features_`` (the
+    meta-classifier's training inputs), ``classes_``, ``notes_`` (members the meta-classifier gave a
+    weight of 0, or a negative weight when a ``final_estimator`` allows one: training prints them).
     """
 
     def __init__(self, estimators, final_estimator=None, cv=5, random_state=None):
@@ -123,8 +204,11 @@ class LateFusionClassifier(ClassifierMixin, _BaseComposition):
             for _, est in self.estimators
         ]
         self.oof_meta_features_ = self._meta_features(oof)
-        meta = self.final_estimator if self.final_estimator is not None else LogisticRegression()
+        meta = self.final_estimator
+        if meta is None:
+            meta = NonNegativeLogisticRegression() if len(self.classes_) == 2 else LogisticRegression()
         self.meta_ = clone(meta).fit(self.oof_meta_features_, encoded)
+        self.notes_ = self._weight_notes()
         self.estimators_ = [clone(est).fit(X, encoded) for _, est in self.estimators]
         self.named_estimators_ = {
             name: est for (name, _), est in zip(self.estimators, self.estimators_, strict=True)
@@ -134,6 +218,23 @@ class LateFusionClassifier(ClassifierMixin, _BaseComposition):
         if hasattr(self.estimators_[0], "feature_names_in_"):
             self.feature_names_in_ = self.estimators_[0].feature_names_in_
         return self
+
+    def _weight_notes(self) -> list[str]:
+        if len(self.classes_) != 2 or not hasattr(self.meta_, "coef_"):
+            return []
+        notes = []
+        for (name, _), coef in zip(self.estimators, np.ravel(self.meta_.coef_), strict=True):
+            if coef < 0:
+                notes.append(
+                    f"fusion member '{name}' has a negative weight ({coef:.3g}): the fused model treats "
+                    "its predicted response as evidence against response"
+                )
+            elif coef == 0:
+                notes.append(
+                    f"fusion member '{name}' has weight 0: its out-of-fold predictions add nothing once "
+                    "the other members are known (a negative weight was not allowed)"
+                )
+        return notes
 
     def transform_meta(self, X) -> np.ndarray:
         """The meta-classifier's inputs for ``X``: each base model's log-odds (binary outcome) or
@@ -167,10 +268,14 @@ class LateFusionClassifier(ClassifierMixin, _BaseComposition):
 
 
 def cox_partial_likelihood(
-    score: np.ndarray, event: np.ndarray, time: np.ndarray
+    score: np.ndarray, event: np.ndarray, time: np.ndarray, *, non_negative: bool = False
 ) -> tuple[float, np.ndarray]:
     """Fit ``h(t | s) = h0(t) exp(β s)`` for one covariate ``s``; return β and the per-event log
-    partial-likelihood terms ℓ_i = β s_i − log Σ_{j: t_j ≥ t_i} exp(β s_j) (Breslow's ties)."""
+    partial-likelihood terms ℓ_i = β s_i − log Σ_{j: t_j ≥ t_i} exp(β s_j) (Breslow's ties).
+
+    ``non_negative``: constrain β ≥ 0 (the log partial likelihood is concave in β, so the constrained
+    maximum is β = 0 whenever the free one is negative): a risk score then earns likelihood only by
+    ranking the way it claims to."""
     order = np.argsort(-time, kind="stable")
     s, e, t = score[order], event[order], time[order]
     # Risk sets: sorted by decreasing time, the risk set of i is every j up to the last tied time.
@@ -197,14 +302,10 @@ def cox_partial_likelihood(
         beta += step
         if abs(step) < 1e-10:
             break
+    if non_negative:
+        beta = max(beta, 0.0)
     loglik_terms, _, _ = terms(beta)
     return beta, loglik_terms[e]
-
-
-def _standardise(values: np.ndarray) -> tuple[np.ndarray, float, float]:
-    mean = float(np.mean(values))
-    scale = float(np.std(values)) or 1.0
-    return (values - mean) / scale, mean, scale
 
 
 class BayesianModelAveragingSurvival(_BaseComposition):
@@ -215,8 +316,11 @@ class BayesianModelAveragingSurvival(_BaseComposition):
     docstring); ``tau`` — the temperature of the ``"concordance"`` rule; ``cv`` — folds (stratified by
     the event indicator, shuffled with ``random_state``); ``n_bootstrap`` — Bayesian-bootstrap draws of
     ``"pseudo_bma_plus"``.
-    Fitted: ``weights_``, ``cv_concordance_``, ``cv_log_partial_likelihood_``, ``oof_risk_`` (n, M),
-    ``estimators_``, ``risk_mean_``, ``risk_scale_``, ``unique_times_``, ``max_follow_up_``.
+    Fitted: ``weights_`` (≥ 0, sum 1; 0 for an anti-concordant member), ``cv_concordance_``,
+    ``cv_log_partial_likelihood_``, ``oof_risk_`` (n, M), ``risk_mean_`` and ``risk_scale_`` (of the
+    out-of-fold risks: the standardisation of both the weighting and ``predict``), ``cv_fused_risk_``
+    (the out-of-fold risks standardised and weighted as ``predict`` does), ``notes_`` (members left
+    out, and why), ``estimators_``, ``unique_times_``, ``max_follow_up_``.
     """
 
     def __init__(
@@ -269,33 +373,53 @@ class BayesianModelAveragingSurvival(_BaseComposition):
                 for m in range(len(self.estimators))
             ]
         )
-        pointwise = []
-        for m in range(len(self.estimators)):
-            standardised, _, _ = _standardise(self.oof_risk_[:, m])
-            _, terms = cox_partial_likelihood(standardised, event, time)
-            pointwise.append(terms)
-        pointwise = np.asarray(pointwise)  # (M, events)
+        # One standardisation, of the out-of-fold risks, for the weighting and for predict.
+        self.risk_mean_ = self.oof_risk_.mean(axis=0)
+        scale = self.oof_risk_.std(axis=0)
+        self.risk_scale_ = np.where(scale > 0, scale, 1.0)
+        standardised = (self.oof_risk_ - self.risk_mean_) / self.risk_scale_
+        pointwise = np.asarray(
+            [
+                cox_partial_likelihood(standardised[:, m], event, time, non_negative=True)[1]
+                for m in range(len(self.estimators))
+            ]
+        )  # (M, events)
         self.cv_log_partial_likelihood_ = pointwise.sum(axis=1)
-        self.weights_ = self._weights(pointwise)
+        self.weights_, self.notes_ = self._sign_aware_weights(pointwise)
+        self.cv_fused_risk_ = standardised @ self.weights_
         self.estimators_ = [clone(est).fit(X, y) for _, est in self.estimators]
         self.named_estimators_ = {
             name: est for (name, _), est in zip(self.estimators, self.estimators_, strict=True)
         }
-        risks = np.column_stack([est.predict(X) for est in self.estimators_])
-        self.risk_mean_ = risks.mean(axis=0)
-        self.risk_scale_ = np.where(risks.std(axis=0) > 0, risks.std(axis=0), 1.0)
         self.unique_times_ = np.unique(time[event])
         self.max_follow_up_ = float(time.max())
         if hasattr(self.estimators_[0], "n_features_in_"):
             self.n_features_in_ = self.estimators_[0].n_features_in_
         return self
 
-    def _weights(self, pointwise: np.ndarray) -> np.ndarray:
+    def _sign_aware_weights(self, pointwise: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """The rule's weights over the members whose out-of-fold C-index exceeds 0.5; 0 for the rest."""
+        names = [name for name, _ in self.estimators]
+        concordant = self.cv_concordance_ > 0.5
+        notes = [
+            f"survival member '{name}' left out of the model average (weight 0): its out-of-fold "
+            f"C-index is {c:.3f}, not above 0.5"
+            for name, c, keep in zip(names, self.cv_concordance_, concordant, strict=True)
+            if not keep
+        ]
+        weights = np.zeros(len(names))
+        if not concordant.any():
+            notes.append("no survival member ranks patients better than chance out of fold: equal weights")
+            return np.full(len(names), 1.0 / len(names)), notes
+        weights[concordant] = self._weights(pointwise[concordant], self.cv_concordance_[concordant])
+        return weights, notes
+
+    def _weights(self, pointwise: np.ndarray, concordance: np.ndarray) -> np.ndarray:
         n_models = pointwise.shape[0]
         if self.weighting == "equal":
             return np.full(n_models, 1.0 / n_models)
         if self.weighting == "concordance":
-            return _softmax((self.cv_concordance_ - 0.5) / self.tau)
+            return _softmax((concordance - 0.5) / self.tau)
         if self.weighting == "pseudo_bma":
             return _softmax(pointwise.sum(axis=1))
         rng = check_random_state(self.random_state)

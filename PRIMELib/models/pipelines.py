@@ -19,6 +19,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from PRIMELib.clinical.imputation import MedianImputer
+from PRIMELib.models.encoding import ClinicalEncoder
 from PRIMELib.models.response import make_response_model
 from PRIMELib.models.selection import (
     ColumnSelector,
@@ -81,7 +82,10 @@ def _chain(endpoint: str, modality: str, columns: list[str], settings: Selection
         imputer = MedianImputer(max_missing_fraction=settings.max_missing_fraction, max_imputed=None)
     else:
         imputer = SimpleImputer(strategy="median", keep_empty_features=True)
-    steps = [("columns", ColumnSelector(columns)), ("impute", imputer)]
+    # Clinical columns are selected by ClinicalEncoder, a ColumnSelector that also encodes the schema's
+    # categories and ordinals (binary 0/1, ordinal ranks, nominal one-hot), refitted in every fold.
+    selector = ClinicalEncoder(columns) if modality == "clinical" else ColumnSelector(columns)
+    steps = [("columns", selector), ("impute", imputer)]
     if endpoint == "response":
         if modality == "radiomics":
             steps.append(

@@ -34,6 +34,17 @@ def check_volume(image: sitk.Image, *, field: str) -> None:
             field=field,
             expected="a scalar (grey-level) CT volume",
         )
+    # (``image`` may be a file's header, checked before its voxels are read: no pixel type there.)
+    if isinstance(image, sitk.Image) and image.GetPixelID() in (
+        sitk.sitkComplexFloat32,
+        sitk.sitkComplexFloat64,
+    ):
+        raise PRIMEInputError(
+            f"The {field} has complex-valued voxels ({image.GetPixelIDTypeAsString()}).",
+            field=field,
+            expected="a scalar (grey-level) CT volume of real numbers",
+            hint="Export the magnitude (or the real part) of the volume.",
+        )
 
 
 def check_intensities(image: sitk.Image, stats: ImageStatistics, *, field: str, normalize: bool) -> list[str]:
@@ -41,6 +52,15 @@ def check_intensities(image: sitk.Image, stats: ImageStatistics, *, field: str, 
     if not stats.finite:
         array = sitk.GetArrayViewFromImage(image)
         nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        if nan == 0 and inf == 0:  # every voxel finite, but so large that their mean or spread overflows
+            raise PRIMEInputError(
+                f"The {field}'s intensities run from {stats.minimum:g} to {stats.maximum:g}: too large to "
+                "compute with (their mean or standard deviation overflows).",
+                field=field,
+                value={"minimum": stats.minimum, "maximum": stats.maximum},
+                expected="CT intensities in Hounsfield units (about −1000 to a few thousand)",
+                hint="Re-export the volume from the scanner's DICOM; a processing step scaled its values.",
+            )
         raise PRIMEInputError(
             f"The {field} has {nan} NaN and {inf} infinite voxel values.",
             field=field,
@@ -55,7 +75,9 @@ def check_intensities(image: sitk.Image, stats: ImageStatistics, *, field: str, 
             expected="a CT volume",
         )
     warnings = []
-    if stats.minimum > -200 or stats.maximum < 0 or stats.maximum > 10000:
+    # No negative value at all: a 0-255 screenshot-style export or raw unsigned scanner values (the rescale
+    # intercept not applied). Any abdominal CT holds fat (about -100) or air, so real ones never trip this.
+    if stats.minimum >= 0 or stats.maximum < 0 or stats.maximum > 10000:
         warnings.append(
             f"The {field}'s intensities run from {stats.minimum:g} to {stats.maximum:g}: not the range of a "
             "CT in Hounsfield units (air about −1000, soft tissue 0 to 100, bone up to about 2000). Check it "

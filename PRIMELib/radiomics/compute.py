@@ -4,20 +4,26 @@
 feature grid), so :func:`compute_phase` runs in this process or in a worker process alike. Its steps
 are those of ``RadiomicsFeatureExtractor.execute`` after ``loadImage``, calling the same PyRadiomics
 functions (``checkMask``, ``resegmentMask``, ``computeShape``, ``get<Type>Image``, ``cropToTumorMask``,
-``computeFeatures``), so each value is PyRadiomics' value.
+``computeFeatures``), so each value is PyRadiomics' value. Each filtered image is binned once for all
+its feature classes (``binning.py``), and only its ROI's box is kept while its features are computed.
+
+A large tumour's phase can be split into parts (:func:`split_job`): contiguous runs of its images, each
+part a job of its own for another process; the parts' values, merged in part order, are the phase's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
+import numpy as np
 import SimpleITK as sitk
 
+from PRIMELib.radiomics.binning import binning_once, forget
 from PRIMELib.radiomics.crop import CropPlan, Normalisation, interpolator_of
 from PRIMELib.radiomics.params import RadiomicsParams
-from PRIMELib.radiomics.plan import PhasePlan, image_names
+from PRIMELib.radiomics.plan import PhasePlan, image_names, image_type_of, log_name
 
 #: ``progress(fraction, message)`` inside one phase; raising stops the work.
 PhaseProgress = Callable[[float, str], None]
@@ -40,6 +46,21 @@ class PhaseJob:
     params: RadiomicsParams
     plan: PhasePlan
     compute_shape: bool = False
+    #: The image names (``original``, ``wavelet-LLH`` …) this job computes; ``None``: all the plan's.
+    images: tuple[str, ...] | None = None
+    #: Which part of its phase this job is (:func:`split_job`); part 0 also computes shape.
+    part: int = 0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.phase, self.part)
+
+    def mask_voxels(self) -> int:
+        """ROI voxels on the feature grid."""
+        return int(np.count_nonzero(sitk.GetArrayViewFromImage(self.mask)))
+
+    def wants(self, image_name: str) -> bool:
+        return self.images is None or image_name in self.images
 
 
 def _extractor(enabled_features: dict):
@@ -65,8 +86,62 @@ def _steps(job: PhaseJob) -> int:
     steps = 1 + (1 if job.compute_shape and job.plan.needs_shape else 0)
     for image_type, custom in job.plan.image_types.items():
         names = image_names(image_type, custom, job.params.settings) or [image_type]
-        steps += sum(max(1, len(job.plan.classes_for(name, job.params))) for name in names)
+        steps += sum(max(1, len(job.plan.classes_for(name, job.params))) for name in names if job.wants(name))
     return steps
+
+
+def job_images(job: PhaseJob) -> list[str] | None:
+    """The images ``job`` computes features on, in PyRadiomics' order (None: not known before filtering)."""
+    names: list[str] = []
+    for image_type, custom in job.plan.image_types.items():
+        typed = image_names(image_type, custom, job.params.settings)
+        if typed is None:
+            return None
+        names += [n for n in typed if job.wants(n) and job.plan.classes_for(n, job.params)]
+    return names
+
+
+def split_job(job: PhaseJob, parts: int) -> list[PhaseJob]:
+    """``job`` as up to ``parts`` jobs, each a contiguous run of its images (about as many per part).
+
+    Concatenating the parts' values in part order gives the values of ``job``, in the same order.
+    A job whose image names show only when filtering (e.g. LBP3D) stays whole.
+    """
+    names = job_images(job)
+    if names is None or parts <= 1 or len(names) <= 1:
+        return [job]
+    parts = min(parts, len(names))
+    bounds = [round(i * len(names) / parts) for i in range(parts + 1)]
+    return [
+        replace(
+            job,
+            images=tuple(names[bounds[i] : bounds[i + 1]]),
+            part=i,
+            compute_shape=job.compute_shape and i == 0,
+        )
+        for i in range(parts)
+    ]
+
+
+@dataclass
+class ShapeJob:
+    """Shape features of one ROI, as a job for a worker process (a large tumour's shape takes seconds)."""
+
+    phase: str
+    mask: sitk.Image
+    shape_classes: dict
+    settings: dict
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.phase, -1)
+
+
+def compute_job(job: PhaseJob | ShapeJob, progress: PhaseProgress | None = None) -> dict[str, float]:
+    """A worker process's job: a phase (or part of one), or an ROI's shape."""
+    if isinstance(job, ShapeJob):
+        return compute_shape(job.mask, job.shape_classes, job.settings)
+    return compute_phase(job, progress)
 
 
 def compute_shape(mask: sitk.Image, shape_classes: dict, settings: dict) -> dict[str, float]:
@@ -114,19 +189,42 @@ def compute_phase(job: PhaseJob, progress: PhaseProgress | None = None) -> dict[
         step("shape")
     if resegmented is not None:
         mask = resegmented
-    for image_type, custom in job.plan.image_types.items():
-        args = {**settings, **custom}
-        generator = getattr(imageoperations, f"get{image_type}Image")(image, mask, **args)
-        for filtered, image_name, kwargs in generator:
-            classes = job.plan.classes_for(image_name, job.params)
-            if not classes:
-                continue
-            cropped_image, cropped_mask = imageoperations.cropToTumorMask(
-                filtered, mask, bounding_box, padDistance=0
-            )
-            for feature_class, features in classes.items():
+    with binning_once():
+        for image_name, cropped_image, cropped_mask, kwargs in _filtered(job, image, mask, bounding_box):
+            for feature_class, features in job.plan.classes_for(image_name, job.params).items():
                 extractor = _extractor({feature_class: list(features) if features is not None else None})
                 computed = extractor.computeFeatures(cropped_image, cropped_mask, image_name, **kwargs)
                 values.update((name, float(value)) for name, value in computed.items())
                 step(f"{image_name} {feature_class}")
+            del cropped_image, cropped_mask
+            forget()
     return values
+
+
+def _filtered(job: PhaseJob, image: sitk.Image, mask: sitk.Image, bounding_box) -> Iterator[tuple]:
+    """(image name, ROI box of the filtered image, ROI box of the mask, kwargs) for each image ``job`` wants.
+
+    PyRadiomics' wavelet generator computes every band at once and holds them all until it is
+    exhausted: it is run to its end here keeping only the ROI's box of the wanted bands, so the whole
+    bands are freed before any feature is computed; each box is let go once its features are.
+    """
+    from radiomics import imageoperations
+
+    settings = job.params.settings
+    for image_type, custom in job.plan.image_types.items():
+        args = {**settings, **custom}
+        if job.images is not None:
+            if not any(image_type_of(name) == image_type for name in job.images):
+                continue  # another part's image type
+            if image_type == "LoG":  # this part's sigmas only
+                args["sigma"] = [s for s in args.get("sigma", []) if log_name(s) in job.images]
+        generator = getattr(imageoperations, f"get{image_type}Image")(image, mask, **args)
+        boxes = [
+            (name, *imageoperations.cropToTumorMask(filtered, mask, bounding_box, padDistance=0), kwargs)
+            for filtered, name, kwargs in generator
+            if job.wants(name) and job.plan.classes_for(name, job.params)
+        ]
+        del generator
+        boxes.reverse()
+        while boxes:
+            yield boxes.pop()

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from PRIMELib.radiomics.geometry import check_feature_grid, resampled_bounds, target_spacing
+
 #: Native voxels kept beyond the resampling grid for the interpolator (see the module docstring).
 INTERPOLATION_MARGIN_VOXELS = 20
 #: LoG margin, in σ, when the whole native image would be filtered (exp(-50) Gaussian tail).
@@ -120,27 +122,26 @@ def plan_crop(
     filter_margin=0,
     *,
     interpolation_margin: int = INTERPOLATION_MARGIN_VOXELS,
+    field: str = "mask",
 ) -> CropPlan:
     """The native crop and target grid for ``mask`` (on ``image``'s grid) under PyRadiomics ``settings``.
 
     Mirrors ``RadiomicsFeatureExtractor.loadImage``: resampling (``resampledPixelSpacing`` and an
     interpolator), else ``preCrop``, else the whole image (then ``filter_margin`` voxels per axis are
     kept: see :func:`filter_margin_voxels`). ``interpolation_margin``: native voxels kept beyond the
-    resampling grid (tests lower it to show that it matters).
+    resampling grid (tests lower it to show that it matters). A resampled grid larger than
+    :data:`~PRIMELib.radiomics.geometry.MAX_FEATURE_GRID_VOXELS` is refused before it is allocated
+    (``field`` names the mask in the error).
     """
     bb = bounding_box(mask)
     size = np.array(mask.GetSize())
     pad = int(settings.get("padDistance", 5))
-    spacing_setting = settings.get("resampledPixelSpacing")
-    if settings.get("interpolator") is not None and spacing_setting is not None:
-        mask_spacing = np.array(mask.GetSpacing())
+    new_spacing = target_spacing(settings, mask.GetSpacing(), bb[3:])
+    if new_spacing is not None:
         image_spacing = np.array(image.GetSpacing())
-        new_spacing = np.array(spacing_setting, dtype=float)
-        new_spacing = np.where(new_spacing == 0, mask_spacing, new_spacing)
-        # PyRadiomics keeps the native spacing along an axis where the ROI is one voxel thick.
-        new_spacing = np.where(bb[3:] != 1, new_spacing, mask_spacing)
         if not np.allclose(image_spacing, new_spacing):
             grid = _resampled_grid(mask, bb, new_spacing, pad)
+            check_feature_grid(grid.size, grid.spacing, field=field, settings=settings)
             return _cover(image, grid, interpolation_margin, interpolate=True)
         # Already at the requested spacing: PyRadiomics only crops the bounding box plus padDistance.
         return _sub_grid(image, bb, np.full(3, pad), size)
@@ -153,13 +154,8 @@ def _resampled_grid(mask: sitk.Image, bb: np.ndarray, new_spacing: np.ndarray, p
     # PyRadiomics' imageoperations.resampleImage, line for line: the grid depends on the whole mask
     # (its origin, spacing and size), so it is the same whatever crop the image is resampled from.
     mask_spacing = np.array(mask.GetSpacing())
-    mask_size = np.array(mask.GetSize())
+    lower, upper = resampled_bounds(mask_spacing, mask.GetSize(), bb, new_spacing, pad)
     ratio = mask_spacing / new_spacing
-    lower = np.floor((bb[:3] - 0.5) * ratio - pad)
-    upper = np.ceil((bb[:3] + bb[3:] - 0.5) * ratio + pad)
-    max_upper = np.ceil(mask_size * ratio) - 1
-    lower = np.where(lower < 0, 0, lower)
-    upper = np.where(upper > max_upper, max_upper, upper)
     new_size = np.array(upper - lower + 1, dtype="int").tolist()
     origin_index = np.array(0.5 * (new_spacing - mask_spacing) / mask_spacing) + lower / ratio
     origin = mask.TransformContinuousIndexToPhysicalPoint(origin_index)

@@ -22,10 +22,11 @@ from PRIMELib.errors import PRIMEInputError
 from PRIMELib.io import load_image
 from PRIMELib.progress import ProgressCallback, report
 from PRIMELib.radiomics.checks import check_intensities, check_roi_size, check_volume
-from PRIMELib.radiomics.compute import PhaseJob, compute_shape
+from PRIMELib.radiomics.compute import PhaseJob
 from PRIMELib.radiomics.crop import ImageStatistics, crop, filter_margin_voxels, plan_crop
+from PRIMELib.radiomics.geometry import check_roi_geometry, image_header
 from PRIMELib.radiomics.masks import fit_to_grid, load_roi, select_lesions
-from PRIMELib.radiomics.parallel import PhaseRunner
+from PRIMELib.radiomics.parallel import PhaseRunner, choose_workers
 from PRIMELib.radiomics.params import RadiomicsParams, load_params
 from PRIMELib.radiomics.plan import PHASES, PhasePlan, plan_features, plan_full
 
@@ -59,7 +60,7 @@ def extract_case(
     label: int | None = None,
     segment: str | None = None,
     lesions: str = "all",
-    workers: int = 1,
+    workers: int | None = 1,
     progress: ProgressCallback | None = None,
 ) -> CaseFeatures:
     """Radiomics of both phases of one case.
@@ -72,7 +73,9 @@ def extract_case(
 
     ``params``: a shipped parameter set (``prime_paper``, ``prime_quick``), a PyRadiomics YAML file or
     dict. ``features``: the columns a model needs (feature-on-demand); ``None`` computes everything
-    the parameters enable. ``workers=2`` runs the two phases in two processes. ``progress`` gets
+    the parameters enable. ``workers``: at most that many processes (``None``: as many as the free
+    cores and memory allow, see ``parallel.choose_workers``); 2 runs the two phases side by side, more
+    also split a large tumour's phase across processes. ``progress`` gets
     ``(fraction, message)`` and may answer ``False`` to cancel (:class:`PRIMECancelled`).
     """
     started = time.perf_counter()
@@ -86,8 +89,8 @@ def extract_case(
     masks = {"arterial": arterial_mask, "venous": arterial_mask if shared else venous_mask}
     roi_cache: dict[str, tuple[sitk.Image, int]] = {}
     prepared: dict[str, _PreparedPhase] = {}
-    workers = min(int(workers), len(needed))
-    with PhaseRunner(workers, progress=progress, start=0.1, span=0.85) as runner:
+    workers = choose_workers(workers, phases=len(needed))
+    with PhaseRunner(workers, phases=len(needed), progress=progress, start=0.1, span=0.85) as runner:
         for index, phase in enumerate(needed):
             report(
                 progress,
@@ -95,11 +98,22 @@ def extract_case(
                 f"Checking the {phase} image and mask",
             )
             mask_field = "arterial mask" if shared else f"{phase} mask"
-            image = load_image(images[phase], field=f"{phase} image")
-            check_volume(image, field=f"{phase} image")
+            # Geometry from the image's header before its voxels are read (the header itself, a mask off
+            # its grid, a feature grid too large for memory).
+            header = image_header(images[phase], field=f"{phase} image")
             if mask_field not in roi_cache:
                 roi_cache[mask_field] = _load_roi(masks[phase], mask_field, label, segment, lesions)
             roi, lesion_count = roi_cache[mask_field]
+            check_roi_geometry(
+                header,
+                roi,
+                params.settings,
+                mask_field=mask_field,
+                image_field=f"{phase} image",
+                resample=shared and phase == "venous",
+            )
+            image = load_image(images[phase], field=f"{phase} image")
+            check_volume(image, field=f"{phase} image")
             mask, note = fit_to_grid(
                 roi,
                 image,
@@ -122,6 +136,7 @@ def extract_case(
         # Shape depends on the ROI only: computed here (while workers filter), once per distinct ROI.
         shapes = _shapes(prepared, progress, runner)
         results = runner.results()
+        workers = runner.processes  # the processes that worked (a small tumour needs no split)
     values = _assemble(results, shapes, features)
     diagnostics = _case_diagnostics(params, features, workers, started)
     warnings: list[str] = []
@@ -162,9 +177,13 @@ def extract_phase(
             )
     plan = plan_features(params, features)[phase] if features is not None else plan_full(params)
     report(progress, 0.0, f"Checking the {phase} image and mask")
+    header = image_header(image, field=f"{phase} image")
+    roi, lesion_count = _load_roi(mask, f"{phase} mask", label, segment, lesions)
+    check_roi_geometry(
+        header, roi, params.settings, mask_field=f"{phase} mask", image_field=f"{phase} image", resample=False
+    )
     loaded = load_image(image, field=f"{phase} image")
     check_volume(loaded, field=f"{phase} image")
-    roi, lesion_count = _load_roi(mask, f"{phase} mask", label, segment, lesions)
     fitted, note = fit_to_grid(
         roi, loaded, mask_field=f"{phase} mask", image_field=f"{phase} image", resample=False
     )
@@ -202,7 +221,7 @@ def _prepare(
     margin = (
         filter_margin_voxels(plan.image_types, settings, image.GetSpacing()) if whole_image_filtered else 0
     )
-    crop_plan = plan_crop(image, mask, settings, margin)
+    crop_plan = plan_crop(image, mask, settings, margin, field=f"{phase} mask")
     if crop_plan.interpolate:
         on_grid = crop_plan.grid.resample(mask, sitk.sitkNearestNeighbor)
     else:
@@ -260,7 +279,7 @@ def _shapes(
             [i.job.plan.shape_classes for i in prepared.values() if _same_roi(job, i.job)]
         )
         report(progress, runner.fraction, f"{phase}: shape")
-        values = compute_shape(job.mask, classes, job.params.settings)
+        values = runner.compute_shape(job.mask, classes, job.params.settings, phase=phase)
         done.append((phase, job, values))
         shapes[phase] = values
         runner.poll()

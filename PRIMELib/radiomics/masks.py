@@ -7,7 +7,8 @@ Every ROI leaves here as a binary uint8 image (1 = tumour) on the grid of the im
 - **Slicer segmentations** (``.seg.nrrd``): the segment is chosen by name (or ID) from the header keys
   ``SegmentN_Name``, ``SegmentN_ID``, ``SegmentN_LabelValue`` and ``SegmentN_Layer``; layers
   (overlapping segments) are the components of the image. Slicer may save a segmentation cropped to
-  its extent: such a mask is placed back on the image grid exactly.
+  its extent: such a mask is placed back on the image grid exactly. A mask larger than its image, or
+  shifted so that it overhangs it, is an error (``geometry.check_mask_grid``).
 - **Several lesions**: all lesions as one ROI (default, as the paper) or only the largest connected
   lesion (26-connectivity, by voxel count).
 - **One mask for both phases**: drawn on one phase, it is used as is on the other when both share the
@@ -25,7 +26,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from PRIMELib.errors import PRIMEInputError
-from PRIMELib.io import check_mask_matches_image, load_image, same_physical_space
+from PRIMELib.io import load_image, same_physical_space
+from PRIMELib.radiomics.geometry import Header, check_mask_grid
 
 LESION_MODES = ("all", "largest")
 
@@ -218,16 +220,27 @@ def fit_to_grid(
 ) -> tuple[sitk.Image, str | None]:
     """``mask`` on ``image``'s voxel grid, and a note saying how it got there (``None``: it was already).
 
-    A mask saved on a sub-extent of the image grid (same spacing and direction, whole-voxel offset, as
-    Slicer crops segmentations) is placed back exactly. Any other grid is an error, unless ``resample``
-    (one mask for both phases): then it is resampled, nearest neighbour, into the image's grid.
+    A mask saved on a sub-extent of the image grid (same spacing and direction, whole-voxel offset,
+    whole extent inside the image, as Slicer crops segmentations) is placed back exactly. Any other
+    grid, including a mask larger than the image or shifted so that it overhangs it, is an error
+    (:func:`PRIMELib.radiomics.geometry.check_mask_grid`), unless ``resample`` (one mask for both
+    phases): then it is resampled, nearest neighbour, into the image's grid.
     """
     if same_physical_space(mask, image):
         return mask, None
-    _check_roi_inside(mask, image, mask_field=mask_field, image_field=image_field)
-    on_sub_extent = _same_lattice(mask, image)
-    if not (on_sub_extent or resample):
-        check_mask_matches_image(image, mask, phase=image_field.removesuffix(" image"))
+    if resample:
+        _check_roi_inside(mask, image, mask_field=mask_field, image_field=image_field)
+    try:
+        relation = check_mask_grid(
+            Header.of(mask), Header.of(image), mask_field=mask_field, image_field=image_field
+        )
+    except PRIMEInputError:
+        if not resample:
+            raise
+        relation = "other"  # the other phase's grid: resampled below
+    if relation == "same":
+        return mask, None
+    on_sub_extent = relation == "crop"
     fitted = sitk.Resample(mask, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     if on_sub_extent:
         note = f"the {mask_field} covers a sub-extent of the {image_field} grid; placed on it voxel for voxel"
@@ -246,16 +259,6 @@ def fit_to_grid(
             hint="Draw the ROI on this phase, or check the two phases are aligned.",
         )
     return fitted, note
-
-
-def _same_lattice(mask: sitk.Image, image: sitk.Image, tolerance: float = 1e-3) -> bool:
-    if not (
-        np.allclose(mask.GetSpacing(), image.GetSpacing(), atol=1e-6)
-        and np.allclose(mask.GetDirection(), image.GetDirection(), atol=1e-6)
-    ):
-        return False
-    index = np.array(image.TransformPhysicalPointToContinuousIndex(mask.GetOrigin()))
-    return bool(np.all(np.abs(index - np.round(index)) < tolerance))
 
 
 def _check_roi_inside(mask: sitk.Image, image: sitk.Image, *, mask_field: str, image_field: str) -> None:

@@ -9,10 +9,18 @@ process whose ITK thread pool runs. A job travels pickled over the worker's stdi
 crop, not the whole CT); progress, results and errors come back pickled on its stdout, which the
 worker keeps for that alone. Cancelling (the progress callback answering ``False``) or any error
 kills the workers at once.
+
+With more processes than phases, a phase whose tumour is large (:data:`SPLIT_MIN_ROI_VOXELS`) is split
+into parts, runs of its filtered images (``compute.split_job``), so that one big tumour keeps every
+process busy; the parts' values are merged back in part order: PyRadiomics' order. Processes beyond
+one per phase start only when such a split happens. :func:`choose_workers` picks the process count
+from the cores free now (load average) and the memory available.
 """
 
 from __future__ import annotations
 
+import collections
+import math
 import os
 import pickle
 import queue
@@ -23,7 +31,23 @@ import traceback
 
 from PRIMELib.errors import PRIMEError, PRIMEInputError
 from PRIMELib.progress import ProgressCallback, report
-from PRIMELib.radiomics.compute import PhaseJob, compute_phase
+from PRIMELib.radiomics.compute import (
+    PhaseJob,
+    ShapeJob,
+    compute_job,
+    compute_phase,
+    compute_shape,
+    split_job,
+)
+
+#: A phase is split across processes only when its ROI has at least this many voxels on the feature
+#: grid (about a 6 cm sphere at 1 mm): below it, a second process's start-up and its repeat of the
+#: resampling and filtering cost about what the split saves.
+SPLIT_MIN_ROI_VOXELS = 100_000
+#: At most this many parts per phase: each part repeats the resampling (and the wavelet transform).
+MAX_PARTS_PER_PHASE = 4
+#: Memory one worker process may need: its imports (~200 MB) and a large tumour's filtered images.
+WORKER_MEMORY_BYTES = 600 * 2**20
 
 _POLL_SECONDS = 0.2
 # The worker's first read is the parent's sys.path, so it imports PRIMELib from where the parent does.
@@ -35,6 +59,9 @@ _BOOTSTRAP = (
 
 def serve() -> None:
     """Worker process main loop: read pickled jobs from stdin until ``None``; answer on stdout."""
+    from PRIMELib import lifeline
+
+    lifeline.arm()  # die with the parent, however it dies (SIGKILL included): no orphan keeps computing
     import radiomics.featureextractor  # noqa: F401  (import now, while the parent still loads images)
 
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -46,8 +73,8 @@ def serve() -> None:
 
     while (job := pickle.load(sys.stdin.buffer)) is not None:
         try:
-            values = compute_phase(job, lambda f, text, phase=job.phase: send(("progress", phase, f, text)))
-            send(("done", job.phase, values))
+            values = compute_job(job, lambda f, text, key=job.key: send(("progress", key, f, text)))
+            send(("done", job.key, values))
         except Exception as error:
             fields = None
             if isinstance(error, PRIMEInputError):
@@ -55,7 +82,58 @@ def serve() -> None:
                 text = error.message
             else:
                 text = f"{type(error).__name__}: {error}"
-            send(("error", job.phase, text, fields, traceback.format_exc()))
+            send(("error", job.key, text, fields, traceback.format_exc()))
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), whatever the machine has."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def free_cores() -> int:
+    """Usable cores not busy now: the usable cores less the 1-minute load average (at least 1)."""
+    cores = usable_cores()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(cores, math.floor(cores - load + 0.5)))
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes (Linux ``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:  # other POSIX systems: free pages (less than what could be freed, so on the safe side)
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def choose_workers(requested: int | None, *, phases: int) -> int:
+    """How many processes to extract ``phases`` phases with (this one included).
+
+    ``requested``: at most that many (``None``: as many as help). Never more than there are jobs
+    (``phases`` × :data:`MAX_PARTS_PER_PHASE`), than free cores (``None`` only: an explicit request may
+    oversubscribe), or than half the available memory holds (:data:`WORKER_MEMORY_BYTES` each).
+    """
+    limit = max(phases, 1) * MAX_PARTS_PER_PHASE
+    if requested is None:
+        limit = min(limit, free_cores())
+    else:
+        limit = min(limit, max(int(requested), 1))
+    memory = available_memory()
+    if memory is not None:
+        limit = min(limit, max(1, memory // 2 // WORKER_MEMORY_BYTES))
+    return max(1, limit)
 
 
 class _Worker:
@@ -98,28 +176,36 @@ class _Worker:
 class PhaseRunner:
     """Computes :class:`PhaseJob` s with ``workers`` processes at work: this one and ``workers − 1`` others.
 
-    The first jobs submitted go to the worker processes, which start them at once (while this process
-    prepares the next phase); the rest run here in :meth:`results`. This process being one of the
-    workers saves a process's start-up and memory (the whole CT is gone from here by then).
-    ``progress`` gets ``start + span × (mean fraction of the submitted jobs)``. Use as a context
-    manager: leaving it (normally, on an error or on cancel) stops the worker processes.
+    ``phases``: how many phases will be submitted. One worker process per phase beyond the first starts
+    at once (its imports overlap loading the next image); more start only when a large tumour's phase
+    is split (see the module). Jobs wait in a queue: an idle worker process takes the next one at once
+    (while this process prepares the next phase or computes shape), and this process takes the rest
+    in :meth:`results`. This process being one of the workers saves a process's start-up and memory
+    (the whole CT is gone from here by then). ``progress`` gets ``start + span × (mean fraction of the
+    phases)``. Use as a context manager: leaving it (normally, on an error or on cancel) stops the
+    worker processes.
     """
 
     def __init__(
         self,
         workers: int = 1,
         *,
+        phases: int = 1,
         progress: ProgressCallback | None = None,
         start: float = 0.0,
         span: float = 1.0,
     ) -> None:
         self._progress, self._start, self._span = progress, start, span
-        self._jobs: list[PhaseJob] = []
-        self._fractions: dict[str, float] = {}
-        self._results: dict[str, dict[str, float]] = {}
+        self._processes = max(int(workers), 1)
+        self._phases = max(int(phases), 1)
+        self._pending: collections.deque[PhaseJob] = collections.deque()
+        self._busy: dict[int, tuple[str, int]] = {}  # worker index → the job it computes
+        self._reserved = 0  # 1: a process is kept for a large tumour's shape (see compute_shape)
+        self._fractions: dict[tuple[str, int], float] = {}
+        self._parts: dict[str, int] = {}
+        self._results: dict[tuple[str, int], dict[str, float]] = {}
         self._messages: queue.Queue = queue.Queue()
-        self._workers = [_Worker(self._messages) for _ in range(max(workers - 1, 0))]
-        self._remote: list[str] = []
+        self._workers = [_Worker(self._messages) for _ in range(min(self._processes, self._phases) - 1)]
 
     def __enter__(self) -> PhaseRunner:
         return self
@@ -132,18 +218,56 @@ class PhaseRunner:
         return bool(self._workers)
 
     @property
+    def processes(self) -> int:
+        """Processes that have worked so far: this one and the worker processes started."""
+        return 1 + len(self._workers)
+
+    @property
     def fraction(self) -> float:
-        """Overall progress: ``start + span ×`` the mean fraction of the submitted jobs."""
-        return self._start + self._span * sum(self._fractions.values()) / max(len(self._fractions), 1)
+        """Overall progress: ``start + span ×`` the mean fraction of the submitted phases."""
+        if not self._parts:
+            return self._start
+        by_phase = [
+            sum(self._fractions.get((phase, part), 0.0) for part in range(parts)) / parts
+            for phase, parts in self._parts.items()
+        ]
+        return self._start + self._span * sum(by_phase) / len(by_phase)
+
+    def _split(self, job: PhaseJob) -> list[PhaseJob]:
+        """``job`` in as many parts as the processes not yet given a phase can take (large tumours only)."""
+        index = len(self._parts)
+        if job.mask_voxels() < SPLIT_MIN_ROI_VOXELS:
+            return [job]
+        if job.plan.needs_shape and not job.compute_shape and self._processes > self._phases:
+            self._reserved = 1  # its shape, computed apart, gets a process of its own
+        available = self._processes - self._reserved
+        share = available // self._phases + (1 if index < available % self._phases else 0)
+        return split_job(job, min(share, MAX_PARTS_PER_PHASE)) if share > 1 else [job]
 
     def submit(self, job: PhaseJob) -> None:
-        """Hand ``job`` to an idle worker process (it starts now), or keep it for :meth:`results`."""
-        self._fractions[job.phase] = 0.0
-        if len(self._remote) < len(self._workers):
-            self._workers[len(self._remote)].submit(job)
-            self._remote.append(job.phase)
-        else:
-            self._jobs.append(job)
+        """Hand ``job`` (or its parts) to worker processes (they start now), or keep it for ``results``."""
+        parts = self._split(job)
+        self._parts[job.phase] = len(parts)
+        for part in parts:
+            self._fractions[part.key] = 0.0
+            self._pending.append(part)
+        # Worker processes for the jobs known so far and one per phase still to come; this process is one.
+        wanted = (
+            min(self._processes - self._reserved, len(self._fractions) + self._phases - len(self._parts)) - 1
+        )
+        while len(self._workers) < wanted:
+            self._workers.append(_Worker(self._messages))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Give each idle worker process the next waiting job."""
+        for index, worker in enumerate(self._workers):
+            if not self._pending:
+                return
+            if index not in self._busy:
+                job = self._pending.popleft()
+                worker.submit(job)
+                self._busy[index] = job.key
 
     def _report(self, message: str) -> None:
         report(self._progress, self.fraction, message)
@@ -153,35 +277,61 @@ class PhaseRunner:
         while self.parallel and self._receive(block=False):
             pass
 
+    def _run_here(self, job: PhaseJob) -> None:
+        def job_progress(fraction: float, message: str) -> None:
+            self._fractions[job.key] = fraction
+            self.poll()  # the worker processes' progress and errors, between this one's steps
+            self._report(message)
+
+        self._results[job.key] = compute_phase(job, job_progress)
+        self._fractions[job.key] = 1.0
+
+    def compute_shape(self, mask, shape_classes: dict, settings: dict, *, phase: str) -> dict[str, float]:
+        """Shape features of ``mask`` (``compute.compute_shape``): in a process of its own when a large
+        tumour's phase reserved one (this process meanwhile computes waiting jobs), else here."""
+        if not self._reserved or len(self._workers) + 1 >= self._processes:
+            return compute_shape(mask, shape_classes, settings)
+        job = ShapeJob(phase, mask, dict(shape_classes), dict(settings))
+        self._workers.append(_Worker(self._messages))
+        self._workers[-1].submit(job)
+        self._busy[len(self._workers) - 1] = job.key
+        while job.key not in self._results:
+            if self._pending:
+                self._run_here(self._pending.popleft())
+            elif not self._receive(block=True):
+                self._report(f"{phase}: shape")
+        return self._results.pop(job.key)
+
     def results(self) -> dict[str, dict[str, float]]:
-        """Every submitted job's features by phase, once all are done."""
-        for job in self._jobs:
-
-            def job_progress(fraction: float, message: str, phase: str = job.phase) -> None:
-                self._fractions[phase] = fraction
-                self.poll()  # the worker processes' progress and errors, between this one's steps
-                self._report(message)
-
-            self._results[job.phase] = compute_phase(job, job_progress)
-        self._jobs.clear()
+        """Every submitted job's features by phase (its parts merged in order), once all are done."""
+        while self._pending:
+            self._run_here(self._pending.popleft())
         while len(self._results) < len(self._fractions):
             if not self._receive(block=True):
                 self._report("Extracting radiomics")
-        return dict(self._results)
+        merged: dict[str, dict[str, float]] = {}
+        for phase, parts in self._parts.items():
+            merged[phase] = {}
+            for part in range(parts):
+                merged[phase].update(self._results[(phase, part)])
+        return merged
 
     def _receive(self, *, block: bool) -> bool:
         try:
-            kind, phase, *payload = self._messages.get(block=block, timeout=_POLL_SECONDS if block else None)
+            kind, key, *payload = self._messages.get(block=block, timeout=_POLL_SECONDS if block else None)
         except queue.Empty:
             return False
         if kind == "progress":
-            self._fractions[phase] = payload[0]
+            self._fractions[key] = payload[0]
             self._report(payload[1])
         elif kind == "done":
-            self._results[phase] = payload[0]
-            self._fractions[phase] = 1.0
+            self._results[key] = payload[0]
+            if key in self._fractions:
+                self._fractions[key] = 1.0
+            self._busy = {index: busy for index, busy in self._busy.items() if busy != key}
+            self._dispatch()
         elif kind == "exit":
-            if len(self._results) < len(self._fractions):
+            if self._busy or len(self._results) < len(self._fractions):
                 codes = [w.process.poll() for w in self._workers]
                 raise PRIMEError(
                     f"A radiomics worker process stopped (exit codes {codes}) before its job was done; "
@@ -191,7 +341,7 @@ class PhaseRunner:
             text, fields, trace = payload
             if fields is not None:
                 raise PRIMEInputError(text, **fields)
-            raise PRIMEError(f"The {phase} extraction failed: {text}\n{trace}")
+            raise PRIMEError(f"The {key[0]} extraction failed: {text}\n{trace}")
         return True
 
     def close(self) -> None:

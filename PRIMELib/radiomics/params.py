@@ -98,29 +98,42 @@ def load_params(params: str | Path | Mapping | RadiomicsParams = "prime_paper") 
     from radiomics import featureextractor
 
     logging.getLogger("radiomics").setLevel(logging.ERROR)
+    # pykwalify logs each schema error at ERROR on its own; the error raised below carries them all.
+    logging.getLogger("pykwalify").setLevel(logging.CRITICAL)
     if isinstance(params, Mapping):
         source: object = copy.deepcopy(dict(params))
         name = "<dictionary>"
         source_sha256 = hashlib.sha256(
             json.dumps(source, sort_keys=True, default=str).encode("utf-8")
         ).hexdigest()
-    else:
+    elif isinstance(params, str | Path):
         path = params_file(params)
         source = str(path)
         name = path.stem if path.parent == resource_path("radiomics") else str(path)
         source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    else:
+        raise PRIMEInputError(
+            f"The radiomics parameters are of type {type(params).__name__}.",
+            field="params",
+            expected="'prime_paper', 'prime_quick', a path to a PyRadiomics .yaml file or a PyRadiomics dict",
+        )
     try:
         extractor = featureextractor.RadiomicsFeatureExtractor(source)
     except Exception as error:  # pykwalify's SchemaError, yaml errors: all mean "not a valid params file"
+        # pykwalify's SchemaError keeps its readable list of failures in ``msg``; its str() is a repr.
+        reason = str(getattr(error, "msg", "") or error).strip()
+        reason = (
+            " ".join(line.strip(" -") for line in reason.splitlines() if line.strip()) or type(error).__name__
+        )
         raise PRIMEInputError(
-            f"The radiomics parameters '{name}' are not valid PyRadiomics parameters: "
-            f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}",
+            f"The radiomics parameters '{name}' are not valid PyRadiomics parameters: {reason}",
             field="params",
             value=name,
             expected="a parameter file in PyRadiomics' schema (setting, imageType, featureClass)",
             hint="See https://pyradiomics.readthedocs.io/en/latest/customization.html.",
         ) from error
     settings = dict(extractor.settings)
+    _check_bins(settings, name)
     for key in _MASK_SETTINGS:
         settings.pop(key, None)
     settings["label"] = 1
@@ -129,3 +142,21 @@ def load_params(params: str | Path | Mapping | RadiomicsParams = "prime_paper") 
         cls: (tuple(features) if features else None) for cls, features in extractor.enabledFeatures.items()
     }
     return RadiomicsParams(name, settings, image_types, classes, source_sha256)
+
+
+#: Most grey-level bins PRIME accepts. Texture matrices grow with the square of the number of bins
+#: (GLCM: bins x bins per angle), so a binCount of 10^9 would exhaust memory before any error.
+MAX_BINS = 10_000
+
+
+def _check_bins(settings: Mapping, name: str) -> None:
+    """Refuse a ``binCount`` that no CT needs and that would exhaust memory (the schema allows any)."""
+    count = settings.get("binCount")
+    if count is not None and not 2 <= count <= MAX_BINS:
+        raise PRIMEInputError(
+            f"The radiomics parameters '{name}' set binCount {count}.",
+            field="params binCount",
+            value=count,
+            expected=f"between 2 and {MAX_BINS:,} bins",
+            hint="Lower binCount, or use binWidth (PRIME's parameter sets use binWidth 25).",
+        )

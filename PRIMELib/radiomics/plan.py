@@ -84,7 +84,7 @@ def image_names(image_type: str, custom: dict, settings: dict) -> list[str] | No
     if image_type == "Original":
         return ["original"]
     if image_type == "LoG":
-        return [_log_name(sigma) for sigma in args.get("sigma", [])]
+        return [log_name(sigma) for sigma in args.get("sigma", [])]
     if image_type == "Wavelet":
         n_axes = 2 if args.get("force2D", False) else 3
         level = int(args.get("level", 1))
@@ -197,7 +197,7 @@ def plan_features(params: RadiomicsParams, columns: Iterable[str]) -> dict[str, 
             custom = dict(custom)
             if image_type == "LoG":
                 sigmas = {**params.settings, **custom}.get("sigma", [])
-                custom["sigma"] = [s for s in sigmas if _log_name(s) in needed]
+                custom["sigma"] = [s for s in sigmas if log_name(s) in needed]
             image_types[image_type] = custom
         plans[phase] = PhasePlan(
             image_types=image_types,
@@ -208,7 +208,7 @@ def plan_features(params: RadiomicsParams, columns: Iterable[str]) -> dict[str, 
     return plans
 
 
-def _log_name(sigma) -> str:
+def log_name(sigma) -> str:
     # PyRadiomics' own spelling: str(4.0) → "log-sigma-4-0-mm-3D", str(4) → "log-sigma-4-mm-3D".
     return "log-sigma-{}-mm-3D".format(str(sigma).replace(".", "-"))
 

@@ -3,12 +3,19 @@
 Diagnostics (library versions, settings hash, voxel counts, spacing, warnings) go to a table of their
 own beside it, so a features table holds features only. CSV or Parquet by the file's suffix; both are
 written atomically (a reader never sees half a file) and read back to the same float values.
+
+:func:`normalise_feature_table` is the one gate every feature table passes on its way into training,
+evaluation and scoring: PRIME's own tables, and the PyRadiomics batch CLI's output (``Image``, ``Mask``,
+``diagnostics_…`` and unprefixed ``original_firstorder_…`` columns, one phase per file, the case known
+only from the image path).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -118,3 +125,141 @@ def write_case_tables(cases: Mapping[str, object] | Iterable[tuple[str, object]]
         "features": write_table(features_table(rows), path),
         "diagnostics": write_table(diagnostics_table(rows), diagnostics_path(path)),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading any feature table
+
+PHASES = ("arterial", "venous")
+#: Columns that hold the case id, in order of preference.
+ID_COLUMNS = ("case_id", "ID", "id", "PatientID", "patient_id", "Case", "case")
+#: A PyRadiomics feature name: image type, feature class, feature (``wavelet-LLH_glcm_Contrast``).
+PYRADIOMICS_NAME = re.compile(
+    r"^(original|wavelet-[HL]{1,3}|log-sigma-[\d-]+mm-[23]D|square|squareroot|logarithm|exponential|gradient"
+    r"|lbp-[23]D(-[\w-]+)?)_(firstorder|shape|shape2D|glcm|glrlm|glszm|gldm|ngtdm)_\w+$"
+)
+_IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".seg.nrrd", ".mha", ".mhd", ".dcm", ".gz")
+_BOOKKEEPING = ("Image", "Mask")
+
+
+@dataclass
+class NormalisedTable:
+    """A feature table indexed by case id with phase-prefixed numeric features, and what was decided
+    on the way (``notes``: where the case ids came from, which phase unprefixed features were given)."""
+
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _image_stem(path: str) -> str:
+    name = Path(str(path).replace("\\", "/")).name
+    for suffix in sorted(_IMAGE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _ids_from_images(images: pd.Series, source: str, id_from: str | None) -> tuple[pd.Series, str]:
+    """Case ids from the ``Image`` paths: a pattern's ``id`` (or first) group, else the file name
+    without its image suffix, else (when file names repeat, as in ``<case>/arterial.nrrd``) the folder."""
+    paths = images.astype(str)
+    if id_from is not None:
+        try:
+            pattern = re.compile(id_from)
+        except re.error as error:
+            raise PRIMEInputError(
+                f"--id-from {id_from!r} is not a valid regular expression ({error}).", field="id_from"
+            ) from error
+        matches = [pattern.search(p) for p in paths]
+        unmatched = [p for p, m in zip(paths, matches, strict=True) if m is None]
+        if unmatched:
+            raise PRIMEInputError(
+                f"--id-from {id_from!r} finds no case id in {len(unmatched)} Image path(s) of '{source}', "
+                f"e.g. {unmatched[0]!r}.",
+                field="id_from",
+                hint="Give a pattern with a group around the id, e.g. '(HCC\\d+)'.",
+            )
+        group = "id" if "id" in pattern.groupindex else (1 if pattern.groups else 0)
+        return pd.Series([m.group(group) for m in matches], index=images.index), f"the pattern {id_from!r}"
+    stems = paths.map(_image_stem)
+    if stems.is_unique:
+        return stems, "the Image file names"
+    folders = paths.map(lambda p: Path(p.replace("\\", "/")).parent.name)
+    if folders.is_unique and (folders != "").all():
+        return folders, "the folders of the Image files (their file names repeat)"
+    raise PRIMEInputError(
+        f"The feature table '{source}' has no case id column, and its Image paths do not tell the cases "
+        "apart.",
+        field="features",
+        value=paths.iloc[0],
+        expected="a case_id column, or Image paths whose file or folder names are the case ids",
+        hint="Give --id-from with a pattern that finds the id in the path, e.g. '(HCC\\d+)'.",
+    )
+
+
+def normalise_feature_table(
+    raw: pd.DataFrame,
+    *,
+    source: str = "the feature table",
+    phase: str | None = None,
+    id_column: str | None = None,
+    id_from: str | None = None,
+) -> NormalisedTable:
+    """Any feature table → index ``case_id`` (text), numeric feature columns with phase prefixes.
+
+    The case id: ``id_column``; else the first of :data:`ID_COLUMNS`; else derived from the ``Image``
+    path (``id_from``, a regular expression, finds it there). PyRadiomics' bookkeeping (``Image``,
+    ``Mask``, ``diagnostics_…``) and columns with no number at all are dropped. ``phase``
+    (``arterial``/``venous``): every feature without a phase prefix gets it. Without ``phase``,
+    unprefixed PyRadiomics feature names are taken as arterial, and a note says so; other columns (a
+    combined table's clinical values and outcomes) keep their names.
+    """
+    if phase is not None and phase not in PHASES:
+        raise PRIMEInputError(
+            f"Unknown phase {phase!r}.", field="phase", value=phase, expected=" or ".join(PHASES)
+        )
+    notes: list[str] = []
+    table = raw.copy()
+    table.columns = [str(c) for c in table.columns]
+    if id_column is not None and id_column not in table.columns:
+        raise PRIMEInputError(
+            f"The feature table '{source}' has no column {id_column!r}.",
+            field="features",
+            expected="one of its columns: " + ", ".join(map(repr, table.columns[:10])),
+        )
+    id_column = id_column or (None if id_from else next((c for c in ID_COLUMNS if c in table.columns), None))
+    if id_column is not None:
+        ids = table[id_column].astype(str)
+        table = table.drop(columns=[id_column])
+    elif "Image" in table.columns:
+        ids, origin = _ids_from_images(table["Image"], source, id_from)
+        notes.append(f"{source}: the case ids come from {origin} (e.g. {ids.iloc[0]!r}).")
+    else:
+        raise PRIMEInputError(
+            f"The feature table '{source}' has no case identifier column.",
+            field="features",
+            expected="a column named " + " or ".join(ID_COLUMNS[:3]) + ", or PyRadiomics' Image column",
+            hint="Add the case identifiers the clinical table uses.",
+        )
+    table.index = pd.Index(ids.to_numpy(), name="case_id")
+    keep = [c for c in table.columns if not c.startswith("diagnostics_") and c not in _BOOKKEEPING]
+    table = table[keep].apply(pd.to_numeric, errors="coerce")
+    table = table.loc[:, table.notna().any()]
+    prefixes = tuple(f"{p}_" for p in PHASES)
+    if phase is not None:
+        table.columns = [c if c.startswith(prefixes) else f"{phase}_{c}" for c in table.columns]
+    else:
+        bare = [c for c in table.columns if PYRADIOMICS_NAME.match(c)]
+        if bare:
+            table.columns = [f"arterial_{c}" if c in bare else c for c in table.columns]
+            notes.append(
+                f"{source}: {len(bare)} PyRadiomics feature(s) without a phase prefix are taken as the "
+                "arterial phase; say --phase venous if they are not."
+            )
+    duplicated = table.index[table.index.duplicated()].unique()
+    if len(duplicated):
+        raise PRIMEInputError(
+            f"Case(s) {', '.join(map(str, duplicated[:5]))} appear more than once in '{source}'.",
+            field="features",
+        )
+    return NormalisedTable(table, notes)

@@ -72,7 +72,7 @@ def _cohort_section(document: Document, data: Mapping, warnings: Sequence[str]) 
     document.paragraph(
         f"Confidence intervals: percentile bootstrap, {settings['n_bootstrap']} resamples of the cases "
         f"(seed {settings['random_state']}). Uno's C and the time-dependent metrics estimate the censoring "
-        "distribution from the train set when there is one, otherwise from the evaluated set.",
+        "distribution from each evaluated set's own follow-up.",
         style="note",
     )
     for warning in warnings:

@@ -1,8 +1,7 @@
 """The one-patient report (HTML and PDF) from a scoring result.
 
-:func:`write_patient_report` takes what scoring returns — a :class:`PRIMELib.scoring.ScoreResult`
-(illustrative model), a :class:`PRIMELib.bundle.BundleScoreResult` (trained bundle), their
-``to_dict()``, or the ``result.json`` that ``prime score`` writes — so a report can also be made later.
+:func:`write_patient_report` takes what scoring returns — a :class:`PRIMELib.scoring.ScoreResult`,
+its ``to_dict()``, or the ``result.json`` that ``prime score`` writes — so a report can also be made later.
 
 The report shows the case id as given (it may be a pseudonym; nothing else that could identify the
 patient is shown, and of a clinical record only schema variables are), the date, the inputs with
@@ -20,13 +19,12 @@ import json
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from pathlib import Path
 
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.reports.document import Document, format_cell
 from PRIMELib.reports.patient_figures import contribution_figure, save_figure, survival_figure
-from PRIMELib.scoring import REPORT_MONTHS, IllustrativeModel, ScoreResult, survival_curve
+from PRIMELib.scoring import REPORT_MONTHS
 
 __all__ = ["BANNER", "REQUIRED_FIELDS", "load_result", "patient_report_document", "write_patient_report"]
 
@@ -77,7 +75,7 @@ def load_result(result: object) -> dict[str, object]:
         raise PRIMEInputError(
             f"A patient report cannot be made from a {type(result).__name__}.",
             field="result",
-            expected="a ScoreResult, a BundleScoreResult, their to_dict(), or a result.json path",
+            expected="a ScoreResult, its to_dict(), or a result.json path",
         )
     if not isinstance(data, dict):
         raise PRIMEInputError(
@@ -130,20 +128,11 @@ def _number(data: Mapping, name: str) -> float:
     return float(value)
 
 
-def _illustrative_model(name: object) -> IllustrativeModel | None:
-    """The shipped illustrative model when the result came from it (its thresholds and curve)."""
-    model = IllustrativeModel.load()
-    return model if model.name == name else None
-
-
-def _curve(data: dict, model: IllustrativeModel | None) -> tuple[list[tuple[float, float]], str]:
+def _curve(data: dict) -> tuple[list[tuple[float, float]], str]:
     """The predicted survival curve [(month, S)] and what it is."""
     curve = data.get("survival_curve")
     if curve:
         return [(float(p["month"]), float(p["survival"])) for p in curve], "steps"
-    if model is not None:
-        known = {f.name for f in fields(ScoreResult)}
-        return survival_curve(ScoreResult(**{k: v for k, v in data.items() if k in known}), model), "smooth"
     # A result from an unknown model without its curve: only the report months are known.
     points = [(0.0, 1.0)] + [(float(m), float(data["survival"][f"{m}_months"])) for m in REPORT_MONTHS]
     return points, "points"
@@ -294,11 +283,8 @@ def patient_report_document(
     """The report as a :class:`Document`, and its figures (written into ``figure_folder``; PNG is
     needed, it is what the document embeds)."""
     data = load_result(result)
-    model = _illustrative_model(data["model_name"])
     card = dict(data.get("model_card") or {})
     thresholds = dict(data.get("thresholds") or {})
-    if not thresholds and model is not None:
-        thresholds = {"response_threshold": model.response_threshold, "risk_cutoff": model.risk_cutoff}
     bundle = bool(data.get("survival_curve") or data.get("explanation"))
     imputed_rule = "missing; training median used" if bundle else "missing; the model's reference value used"
     case_id = str(data["case_id"])
@@ -354,7 +340,7 @@ def patient_report_document(
     doc.paragraph(f"{data['quadrant']}: {data['quadrant_text']}")
 
     figures: dict[str, Path] = {}
-    curve, kind = _curve(data, model)
+    curve, kind = _curve(data)
     survival_png = save_figure(
         survival_figure(curve, kind, data["survival"], str(data["risk_group"])),
         figure_folder,

@@ -81,6 +81,7 @@ FAST = {
     "response_algorithms": ("rotation_forest", "gtbr"),
     "survival_algorithms": ("gbsa", "fsvm"),
     "n_bootstrap": 20,
+    "outer_folds": 0,  # nested validation has its own tests (test_training_nested.py)
 }
 
 

@@ -11,19 +11,15 @@ from PRIMELib.batch import BatchSettings, run_batch
 from PRIMELib.batch.runner import report_paths
 from PRIMELib.cli import main
 from PRIMELib.errors import PRIMEInputError
-from PRIMELib.scoring import IllustrativeModel
 
 SCORE = BatchSettings(mode="score", params="prime_quick")
 REPORTS = BatchSettings(mode="score", params="prime_quick", reports=True)
 
 
 @pytest.fixture
-def two_cases(cohort, tmp_path, monkeypatch):  # noqa: F811
-    """The first two synthetic patients with their clinical values, scored with the illustrative model
-    (pinned: it needs only the quick shape and first-order features, whatever the default model is)."""
-    import PRIMELib.bundle
-
-    monkeypatch.setattr(PRIMELib.bundle, "load_default_model", IllustrativeModel.load)
+def two_cases(cohort, tmp_path):  # noqa: F811
+    """The first two synthetic patients with their clinical values, scored with the default model (the
+    demonstration bundle: it needs only the quick shape and first-order features)."""
     folder, manifest, clinical = cohort
     rows = manifest.merge(clinical.drop(columns=["centre"]), on="case_id").head(2).to_dict("records")
     for row in rows:

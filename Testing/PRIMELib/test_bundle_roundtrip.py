@@ -19,14 +19,16 @@ from PRIMELib.bundle import (
     MANIFEST,
     MODEL_MEMBERS,
     BundleError,
-    BundleScoreResult,
     ModelBundle,
+    bundle_loads,
+    bundle_sha256,
+    cached_bundle,
     load_bundle,
     load_default_model,
 )
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.pipeline import resolve_model
-from PRIMELib.scoring import IllustrativeModel
+from PRIMELib.scoring import ScoreResult
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +155,7 @@ def test_scoring_gives_the_full_result_and_explanations_that_add_up(bundle):
     X = cohort().features
     case = X.iloc[7].to_dict()
     result = bundle.score(case, case_id="P007")
-    assert isinstance(result, BundleScoreResult)
+    assert isinstance(result, ScoreResult)
     frame = X.iloc[[7]]
     assert result.response_probability == pytest.approx(bundle.prime_r.predict_proba(frame)[0, 1], abs=1e-12)
     assert result.risk_score == pytest.approx(bundle.prime_s.predict(frame)[0], abs=1e-12)
@@ -222,26 +224,29 @@ def test_the_default_model_is_the_shipped_demonstration_bundle_loaded_once(bundl
     assert resolve_model(bundle) is bundle
 
 
-def test_the_default_bundle_is_reloaded_when_its_file_changes_and_absent_means_illustrative(
-    tmp_path, monkeypatch
-):
+def test_a_bundle_is_loaded_once_per_file_and_again_when_the_file_changes(tmp_path):
+    """The warm cache: the same file gives the same loaded bundle without loading it again; a rebuilt
+    file (new content, so a new SHA-256) is loaded afresh; a wrong expected digest is refused even when
+    the bundle is already loaded; an absent file says so."""
     import shutil
 
-    import PRIMELib.bundle
-
-    target = tmp_path / "prime_demo.prime"
-    monkeypatch.setattr(PRIMELib.bundle, "DEFAULT_BUNDLE", target)
-    assert isinstance(load_default_model(), IllustrativeModel)
+    target = tmp_path / "model.prime"
     shutil.copyfile(bundle_path(), target)
-    first = load_default_model()
-    assert isinstance(first, ModelBundle) and load_default_model() is first
+    loads = bundle_loads()
+    first = cached_bundle(target)
+    assert bundle_loads() == loads + 1
+    assert cached_bundle(str(target)) is first and resolve_model(target) is first
+    assert bundle_loads() == loads + 1
+    with pytest.raises(BundleError, match="not the expected"):
+        cached_bundle(target, expected_sha256="0" * 64)
     _rewrite(bundle_path(), target, manifest_edit=lambda m: m.update(name="PRIME rebuilt"))
-    stat = target.stat()
-    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # even on a coarse clock
-    second = load_default_model()
+    second = cached_bundle(target)
     assert second is not first and second.name == "PRIME rebuilt" and first.name == "PRIME test model"
+    assert bundle_loads() == loads + 2 and second.sha256 == bundle_sha256(target) != first.sha256
+    assert cached_bundle(target, expected_sha256=second.sha256.upper()) is second
     target.unlink()
-    assert isinstance(load_default_model(), IllustrativeModel)
+    with pytest.raises(BundleError, match="does not exist"):
+        cached_bundle(target)
 
 
 def test_scoring_with_the_shared_default_bundle_changes_nothing_in_it():
@@ -289,9 +294,12 @@ def test_bundle_identity_is_the_sha256_of_the_file_and_a_wrong_one_is_refused(bu
 
 def test_prime_score_refuses_another_bundle_before_any_work(tmp_path, capsys):
     from PRIMELib.cli import main
+    from PRIMELib.demo import write_demo_case
 
-    code = main(["score", "--arterial", "a.nrrd", "--venous", "v.nrrd", "--mask", "m.nrrd",
-                 "--clinical", "c.json", "--output", str(tmp_path / "out"),
+    case = write_demo_case(tmp_path / "case")
+    code = main(["score", "--arterial", str(case.arterial_image), "--venous", str(case.venous_image),
+                 "--mask", str(case.tumour_mask), "--clinical", str(case.clinical_record),
+                 "--output", str(tmp_path / "out"),
                  "--model", str(bundle_path()), "--model-sha256", "0" * 64])  # fmt: skip
     assert code == 2 and "not the expected" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "out").exists()

@@ -74,7 +74,7 @@ def test_a_json_mapping_works_the_same(tmp_path: Path) -> None:
 BAD_CSV = """\
 Patient ID,Name,Age (y),Sex,ECOG,HBsAg,Albumin (g/dL),TBIL (mg/dL),lym,AFP (IU/mL),Albumn
 P01,Zhang,58,M,0,pos,"3,5",1.2,1.3,100,
-P02,Li,abc,F,3,neg,4.1,0.8,,,
+P02,Li,abc,F,5,neg,4.1,0.8,,,
 
 P03,Wang,61,X,1,neg,35,0.9,1.1,<20,
 P03,Zhao,70,M,2,maybe,3.9,1.0,1.2,1250,
@@ -89,7 +89,7 @@ def test_every_bad_cell_of_a_csv_is_reported_in_one_pass(tmp_path: Path, mapping
         (None, "Albumn"),  # unknown column
         (2, "Albumin (g/dL)"),  # decimal comma
         (3, "Age (y)"),  # text in a number column
-        (3, "ECOG"),  # ECOG 3
+        (3, "ECOG"),  # ECOG 5
         (5, "Sex"),  # neither F nor M (row 4 is blank and keeps the numbering)
         (5, "Albumin (g/dL)"),  # 35 g/dL → 350 g/L: already in g/L?
         (5, "AFP (IU/mL)"),  # a detection limit, not a value

@@ -161,13 +161,15 @@ def test_whole_numbers() -> None:
         validate_value("tumor_number", 2.5)
 
 
-def test_ecog_2_is_accepted_with_a_warning_and_3_is_refused() -> None:
+def test_ecog_2_to_4_are_accepted_with_a_warning_and_5_is_refused() -> None:
     assert validate_value("ecog", 0) == (0, ())
-    value, warnings = validate_value("ecog", 2)
-    assert value == 2 and "outside the PRIME cohort" in warnings[0]
+    for code in (2, 3, 4):
+        value, warnings = validate_value("ecog", code)
+        assert value == code and f"ECOG {code} is outside the PRIME cohort" in warnings[0]
     with pytest.raises(PRIMEInputError) as caught:
-        validate_value("ecog", 3)
-    assert "0" in caught.value.expected and "2" in caught.value.expected
+        validate_value("ecog", 5)
+    assert caught.value.field == "ecog"
+    assert "0" in caught.value.expected and "4" in caught.value.expected
 
 
 @pytest.mark.parametrize(
@@ -208,7 +210,7 @@ def test_misspelt_category_gets_a_suggestion() -> None:
 
 
 def test_every_problem_of_a_record_is_reported_at_once() -> None:
-    record = {"age": 58, "alb": 3.5, "tbil": 1.2, "albumine": 40, "ecog": 4, "sex": 1, "lym": "1.3"}
+    record = {"age": 58, "alb": 3.5, "tbil": 1.2, "albumine": 40, "ecog": 5, "sex": 1, "lym": "1.3"}
     with pytest.raises(ClinicalDataError) as caught:
         validate_record(record)
     problems = {p.field: p for p in caught.value.problems}

@@ -108,7 +108,7 @@ def test_metrics_are_those_of_the_metric_functions_and_of_training(bundle, evalu
     for name in ("test", "external"):
         rows = predictions[predictions["set"] == name]
         result = evaluation.sets[name]
-        assert result.censoring_reference == "train"
+        assert result.censoring_reference == name  # IPCW: the evaluated set's own censoring
         for model, column in ((PRIME_R, "prime_r_probability"), ("clinical", "clinical_probability")):
             direct = response_metrics(
                 rows["response"], rows[column], bundle.response_threshold, n_bootstrap=N_BOOTSTRAP

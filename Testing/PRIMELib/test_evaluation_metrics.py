@@ -28,7 +28,7 @@ from PRIMELib.evaluation import (
     survival_metrics,
     time_dependent_curves,
 )
-from PRIMELib.evaluation._calibration import logistic_fits
+from PRIMELib.evaluation._calibration import calibration_in_the_large, logistic_fits
 from PRIMELib.evaluation._concordance import ConcordancePairs, resample_counts, roc_auc
 from PRIMELib.evaluation._ipcw import brier_terms, censoring_estimator, inverse_censoring_weights
 from PRIMELib.io import to_jsonable
@@ -78,8 +78,11 @@ def test_response_metrics_match_scikit_learn_and_statsmodels():
     assert out["specificity"] == pytest.approx(recall_score(y, predicted, pos_label=0))
     logit = np.log(p / (1 - p))
     reference = sm.Logit(y, sm.add_constant(logit)).fit(disp=0).params
-    assert out["calibration_intercept"] == pytest.approx(reference[0], abs=1e-6)
     assert out["calibration_slope"] == pytest.approx(reference[1], abs=1e-6)
+    # Calibration-in-the-large: the intercept with logit(p) as an offset (slope fixed at 1).
+    in_the_large = sm.GLM(y, np.ones(len(y)), family=sm.families.Binomial(), offset=logit).fit().params[0]
+    assert out["calibration_intercept"] == pytest.approx(in_the_large, abs=1e-6)
+    assert out["calibration_intercept"] != pytest.approx(reference[0], abs=1e-3)  # not the 2-parameter one
     for name in ("auc", "accuracy", "sensitivity", "specificity", "brier", "calibration_slope"):
         low, high = out[f"{name}_ci95"]
         assert low <= out[name] <= high, name
@@ -110,6 +113,39 @@ def test_resampled_response_metrics_equal_scikit_learn_and_statsmodels_on_the_re
     separated = logistic_fits(x, (x > 0).astype(float), np.ones((1, 20)))
     one_class = logistic_fits(x, np.ones(20), np.ones((1, 20)))
     assert np.isnan(separated).all() and np.isnan(one_class).all()
+
+
+def test_calibration_in_the_large_fixes_the_slope_at_one():
+    import statsmodels.api as sm
+
+    # Hand-computed: with one predicted probability p0 for everyone, a = logit(observed rate) − logit(p0).
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0], float)  # 3 / 10
+    p0 = 0.5
+    a = calibration_in_the_large(np.full(10, np.log(p0 / (1 - p0))), y, np.ones((1, 10)))
+    assert a[0] == pytest.approx(np.log(0.3 / 0.7), abs=1e-9)
+    # The 2-parameter fit has no intercept-only answer here (logit p is constant): undefined.
+    assert np.isnan(logistic_fits(np.zeros(10), y, np.ones((1, 10)))).all()
+    # Large samples: perfectly calibrated p → a ≈ 0; p one unit too high on the logit scale → a ≈ −1,
+    # also when the slope is off (over-confident p: logit p = 2 η), where the 2-parameter intercept is ~0.
+    rng = np.random.default_rng(0)
+    eta = rng.normal(-1.0, 1.0, 40_000)
+    outcome = (rng.random(eta.size) < 1 / (1 + np.exp(-eta))).astype(float)
+    ones = np.ones((1, eta.size))
+    assert calibration_in_the_large(eta, outcome, ones)[0] == pytest.approx(0.0, abs=0.03)
+    assert calibration_in_the_large(eta + 1, outcome, ones)[0] == pytest.approx(-1.0, abs=0.03)
+    two_parameter = logistic_fits(2 * eta, outcome, ones)[0]
+    assert two_parameter == pytest.approx([0.0, 0.5], abs=0.03)
+    in_the_large = calibration_in_the_large(2 * eta, outcome, ones)[0]
+    assert in_the_large > 0.3  # over-confident and mostly low: the mean risk is too low
+    # Bootstrap weights: each resample equals statsmodels' offset fit on the explicitly resampled cases.
+    y, p = _response(n=90, seed=4)
+    logit = np.log(p / (1 - p))
+    index = np.random.default_rng(1).integers(0, 90, (5, 90))
+    fits = calibration_in_the_large(logit, y.astype(float), resample_counts(index, 90))
+    for k, rows in enumerate(index):
+        model = sm.GLM(y[rows], np.ones(90), family=sm.families.Binomial(), offset=logit[rows]).fit()
+        assert fits[k] == pytest.approx(model.params[0], abs=1e-8)
+    assert np.isnan(calibration_in_the_large(logit, np.ones(90), np.ones((1, 90))))[0]
 
 
 def test_response_metrics_with_one_class_are_nan_with_a_note():
@@ -205,16 +241,17 @@ def test_survival_metrics_match_scikit_survival_and_lifelines():
     assert out["c_index"] == pytest.approx(harrell, abs=1e-12)
     assert out["c_index"] == pytest.approx(concordance_index(time, -x, event), abs=1e-12)  # lifelines
     horizon = min(y_train["time"].max(), time[event].max())
-    assert out["uno_c_index"] == pytest.approx(concordance_index_ipcw(y_train, y, x, tau=horizon)[0])
-    auc, mean_auc = cumulative_dynamic_auc(y_train, y, x, MONTHS)
+    # The IPCW references get the evaluated set as their own "survival_train": its censoring, not training's.
+    assert out["uno_c_index"] == pytest.approx(concordance_index_ipcw(y, y, x, tau=horizon)[0])
+    auc, mean_auc = cumulative_dynamic_auc(y, y, x, MONTHS)
     assert list(out["td_auc"]) == ["6_months", "12_months", "24_months", "36_months"]
     np.testing.assert_allclose(list(out["td_auc"].values()), auc, atol=1e-12)
     assert out["mean_td_auc"] == pytest.approx(mean_auc, abs=1e-12)
-    _, brier = brier_score(y_train, y, _exponential_survival(x)(MONTHS), MONTHS)
+    _, brier = brier_score(y, y, _exponential_survival(x)(MONTHS), MONTHS)
     np.testing.assert_allclose(list(out["td_brier"].values()), brier, atol=1e-12)
     grid = np.arange(1, 61) * DAYS_PER_MONTH
     grid = grid[(grid >= time.min()) & (grid < min(horizon, time.max()))]
-    ibs = integrated_brier_score(y_train, y, _exponential_survival(x)(grid), grid)
+    ibs = integrated_brier_score(y, y, _exponential_survival(x)(grid), grid)
     assert out["integrated_brier"] == pytest.approx(ibs, abs=1e-12)
     for name in ("c_index", "uno_c_index", "mean_td_auc", "integrated_brier"):
         low, high = out[f"{name}_ci95"]
@@ -253,6 +290,39 @@ def test_resampled_statistics_equal_scikit_survival_on_the_resampled_cases():
         np.testing.assert_allclose(counts[k] @ terms / 80, expected, atol=1e-12)
 
 
+def test_ipcw_metrics_use_the_evaluated_sets_own_censoring():
+    """An external centre censored much earlier than the training centre: its IPCW metrics are
+    scikit-survival's with the external set as its own ``survival_train``, not with the training set."""
+    rng = np.random.default_rng(7)
+    _, y_train = _survival(200, 8)  # censoring uniform over 150–2000 days
+    x = rng.normal(size=150)
+    death = rng.exponential(600 * np.exp(-0.8 * x))
+    censor = rng.exponential(400, 150)  # heavy early censoring
+    y = make_survival_labels(death <= censor, np.minimum(death, censor))
+    months = [6, 12]
+    out = survival_metrics(y_train, y, x, _exponential_survival(x), risk_cutoff=0.0, months=months)
+    horizon = min(y_train["time"].max(), y["time"][y["event"]].max())
+    times = np.array(months) * DAYS_PER_MONTH
+    own = {
+        "uno": concordance_index_ipcw(y, y, x, tau=horizon)[0],
+        "auc": cumulative_dynamic_auc(y, y, x, times)[0],
+        "brier": brier_score(y, y, _exponential_survival(x)(times), times)[1],
+    }
+    training = {
+        "uno": concordance_index_ipcw(y_train, y, x, tau=horizon)[0],
+        "auc": cumulative_dynamic_auc(y_train, y, x, times)[0],
+        "brier": brier_score(y_train, y, _exponential_survival(x)(times), times)[1],
+    }
+    assert out["uno_c_index"] == pytest.approx(own["uno"], abs=1e-12)
+    np.testing.assert_allclose(list(out["td_auc"].values()), own["auc"], atol=1e-12)
+    np.testing.assert_allclose(list(out["td_brier"].values()), own["brier"], atol=1e-12)
+    # The two censoring distributions give visibly different answers: the choice matters here.
+    assert abs(own["brier"] - training["brier"]).max() > 0.01
+    curves = time_dependent_curves(y_train, y, x, _exponential_survival(x), times)
+    np.testing.assert_allclose(curves["brier"], own["brier"], atol=1e-12)
+    np.testing.assert_allclose(curves["auc"], own["auc"], atol=1e-12)
+
+
 def test_survival_metrics_without_deaths_are_nan_with_a_note():
     _, y_train = _survival(100, 5)
     x = np.linspace(-1, 1, 40)
@@ -287,10 +357,10 @@ def test_time_dependent_curves_match_scikit_survival():
     out = time_dependent_curves(y_train, y, x, _exponential_survival(x), times)
     kept = times[(times >= y["time"].min()) & (times < min(horizon, y["time"].max()))]
     assert out["times"] == kept.tolist() and out["dropped_times"] == times[len(kept) :].tolist()
-    auc, mean_auc = cumulative_dynamic_auc(y_train, y, x, kept)
+    auc, mean_auc = cumulative_dynamic_auc(y, y, x, kept)
     np.testing.assert_allclose(out["auc"], auc, atol=1e-12)
     assert out["mean_auc"] == pytest.approx(mean_auc)
-    _, brier = brier_score(y_train, y, _exponential_survival(x)(kept), kept)
+    _, brier = brier_score(y, y, _exponential_survival(x)(kept), kept)
     np.testing.assert_allclose(out["brier"], brier, atol=1e-12)
     no_deaths = make_survival_labels(np.zeros(20), np.linspace(100, 900, 20))
     with pytest.raises(PRIMEInputError, match="need deaths"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,38 @@ def test_cancel_stops_the_worker_processes_too(case):
     assert max(during) == len(before) + 1  # a worker process was running ...
     assert child_processes() == before  # ... and is gone
     assert not any("Radiomics done" in message for message in seen)
+
+
+@pytest.mark.parametrize(("low", "warned"), [(-1000.0, False), (-60.0, False), (0.0, True)])
+def test_the_hounsfield_warning_flags_exports_without_negative_values(low, warned):
+    """A CT in HU always holds fat (about -100 HU) or air; a 0-255 or unsigned export holds no negative value.
+    The demo phantom (liver in a -20 HU background, no air) must not be flagged, a 0-255 export must."""
+    from PRIMELib.radiomics.checks import check_intensities
+    from PRIMELib.radiomics.crop import ImageStatistics
+
+    array = np.full((8, 8, 8), 60.0, dtype=np.float32)
+    array[0] = low
+    array[4, 4, 4] = 255.0
+    image = image_like(array)
+    warnings = check_intensities(image, ImageStatistics.of(image), field="arterial image", normalize=True)
+    assert bool(warnings) is warned
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("setting:\n  binWidth: -5\n", "Path: '/setting/binWidth'"),  # pykwalify's own reason, not its repr
+        ("setting:\n  binCount: 1000000000\n", "binCount 1000000000"),  # refused before any allocation
+        ("setting:\n  binCount: 1\n", "binCount 1"),
+    ],
+)
+def test_a_params_file_with_an_impossible_setting_is_named(tmp_path, text, message):
+    from PRIMELib.radiomics.params import load_params
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    with pytest.raises(PRIMEInputError, match=re.escape(message)) as error:
+        load_params(path)
+    assert "<SchemaError" not in str(error.value)
+    with pytest.raises(PRIMEInputError, match="of type int"):
+        load_params(5)

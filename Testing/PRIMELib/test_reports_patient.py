@@ -1,4 +1,4 @@
-"""The patient report: every value of the result shown, from the object or its JSON alike, both models."""
+"""The patient report: every value of the result shown, from the object or its JSON alike."""
 
 from __future__ import annotations
 
@@ -12,27 +12,31 @@ from PIL import Image
 from pypdf import PdfReader
 from test_reports_document import Page, pdf_text
 
-from PRIMELib.bundle import BundleScoreResult
+from PRIMELib.bundle import load_default_model
 from PRIMELib.demo import DEMO_CLINICAL_RECORD
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.io import write_json
 from PRIMELib.pipeline import clinical_features
 from PRIMELib.reports import write_patient_report
 from PRIMELib.reports.patient import BANNER, REQUIRED_FIELDS, _curve, load_result
-from PRIMELib.scoring import IllustrativeModel, score, survival_curve
+from PRIMELib.scoring import ScoreResult
 
 
 @pytest.fixture(scope="module")
-def illustrative():
-    """The demo patient's clinical values with two of the three radiomics features: one is imputed."""
+def demo_scored():
+    """The demonstration bundle's result for the demo patient's clinical values (AST left out: it is
+    imputed) and the training cohort's median radiomics values."""
+    model = load_default_model()
     values, _ = clinical_features(DEMO_CLINICAL_RECORD)
-    values |= {"arterial_original_shape_Maximum3DDiameter": 41.5, "arterial_original_shape_Sphericity": 0.71}
-    return score(values, IllustrativeModel.load(), case_id="PSEUDO-0042")
+    del values["ast"]
+    reference = model.manifest["preprocessing"]["reference_values"]
+    values |= {f: v for f, v in reference.items() if f.startswith(("arterial_", "venous_"))}
+    return model.score(values, case_id="PSEUDO-0042")
 
 
 @pytest.fixture(scope="module")
-def bundled() -> BundleScoreResult:
-    """A trained bundle's result, laid out as BundleScoreResult holds it (values chosen by hand)."""
+def bundled() -> ScoreResult:
+    """A trained bundle's result, laid out as ScoreResult holds it (values chosen by hand)."""
     contributions_r = [
         {"feature": "pni", "value": 52.8, "contribution": 0.81},
         {"feature": "arterial_original_shape_Maximum3DDiameter", "value": 47.1, "contribution": -0.42},
@@ -46,7 +50,7 @@ def bundled() -> BundleScoreResult:
     # A step curve: S falls by 2 % of what is left each month up to the training follow-up (30 months).
     curve = [{"month": m, "survival": 0.98**m} for m in range(31)]
     survival = {f"{m}_months": 0.98 ** min(m, 30) for m in (6, 12, 24, 36)}
-    return BundleScoreResult(
+    return ScoreResult(
         case_id="P.017",
         response_probability=0.6234,
         response_class="responder",
@@ -109,36 +113,38 @@ def _check_images(page: Page) -> None:
             assert image.format == "PNG"
 
 
-def test_the_illustrative_report_shows_every_value_of_the_result(illustrative, tmp_path):
-    paths = write_patient_report(illustrative, tmp_path / "report", record=DEMO_CLINICAL_RECORD)
+def test_the_report_shows_every_value_of_the_result(demo_scored, tmp_path):
+    paths = write_patient_report(demo_scored, tmp_path / "report", record=DEMO_CLINICAL_RECORD)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf", "report_figures"]
     page = Page(paths["html"].read_text(encoding="utf-8"))
     text = page.all_text
     assert BANNER in text and BANNER.upper() in text
     assert "PSEUDO-0042" in text
-    assert f"{illustrative.response_probability:.3f}" in text and illustrative.response_class in text
-    assert f"{illustrative.risk_score:+.3f}" in text and f"{illustrative.risk_group} risk" in text
-    # The illustrative model's thresholds, read from its file.
-    assert "0.500 (at or above: responder)" in text and "+0.000 (above: high risk)" in text
-    for months, value in illustrative.survival.items():
+    assert f"{demo_scored.response_probability:.3f}" in text and demo_scored.response_class in text
+    assert f"{demo_scored.risk_score:+.3f}" in text and f"{demo_scored.risk_group} risk" in text
+    # The demonstration bundle's thresholds, from its manifest.
+    thresholds = load_default_model().manifest["thresholds"]
+    assert f"{thresholds['response_threshold']:.3f} (at or above: responder)" in text
+    assert f"{thresholds['risk_cutoff']:+.3f} (above: high risk)" in text
+    for months, value in demo_scored.survival.items():
         assert f"{value:.3f}" in text, months
-    assert illustrative.quadrant_text in text
-    assert illustrative.imputed_fields == ["venous_original_firstorder_Entropy"]
+    assert demo_scored.quadrant_text in text
+    assert demo_scored.imputed_fields == ["ast"]
     clinical = {row[0]: row[1:] for row in _table(page, ["input", "value", "unit", "source"])}
     radiomics = {
         tuple(row[:2]): row[2:] for row in _table(page, ["phase", "feature", "value", "unit", "source"])
     }
-    assert len(clinical) + len(radiomics) == len(illustrative.inputs)
-    for feature, value in illustrative.inputs.items():
+    assert len(clinical) + len(radiomics) == len(demo_scored.inputs)
+    for feature, value in demo_scored.inputs.items():
         if feature.startswith(("arterial_", "venous_")):
             shown, _, source = radiomics[tuple(feature.split("_", 1))]
         else:
             shown, _, source = next(v for k, v in clinical.items() if k.endswith(f"({feature})"))
         assert float(shown.split(" ")[0]) == pytest.approx(value, rel=5e-4, abs=1e-12), feature
-        expected = "IMPUTED" if feature in illustrative.imputed_fields else "entered"
+        expected = "IMPUTED" if feature in demo_scored.imputed_fields else "entered"
         assert source.startswith(expected), (feature, source)
     # Units from PyRadiomics and the clinical schema; codings with their labels; the record as entered.
-    assert radiomics[("arterial", "original_shape_Maximum3DDiameter")][1] == "mm"
+    assert radiomics[("arterial", "original_firstorder_Minimum")][1] == "HU"
     assert clinical["log10 AFP (log10_afp)"][1] == "log10 ng/mL"
     assert clinical["ECOG performance status (ecog)"][0] == "0 (fully active)"
     entered = {row[0]: row[1:] for row in _table(page, ["variable", "value", "unit"])}
@@ -153,26 +159,26 @@ def test_the_illustrative_report_shows_every_value_of_the_result(illustrative, t
         assert ET.parse(figures / f"{name}.svg").getroot().tag.endswith("svg")
 
 
-def test_the_pdf_holds_the_key_values(illustrative, tmp_path):
-    paths = write_patient_report(illustrative, tmp_path / "report", formats=("pdf",), figures=False)
+def test_the_pdf_holds_the_key_values(demo_scored, tmp_path):
+    paths = write_patient_report(demo_scored, tmp_path / "report", formats=("pdf",), figures=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
     assert paths["pdf"].read_bytes().startswith(b"%PDF-")
     text = pdf_text(paths["pdf"])
     for expected in (
         "PSEUDO-0042",
-        f"{illustrative.response_probability:.3f}",
-        f"{illustrative.risk_group} risk",
-        f"{illustrative.survival['12_months']:.3f}",
+        f"{demo_scored.response_probability:.3f}",
+        f"{demo_scored.risk_group} risk",
+        f"{demo_scored.survival['12_months']:.3f}",
         BANNER,
-        "venous original_firstorder_Entropy",
+        "AST (ast)",  # the imputed input
         "IMPUTED",
-        illustrative.quadrant_text[:40],
+        demo_scored.quadrant_text[:40],
     ):
         assert expected in text, expected
     assert sum(len(page.images) for page in PdfReader(paths["pdf"]).pages) == 2
 
 
-@pytest.mark.parametrize("which", ["illustrative", "bundled"])
+@pytest.mark.parametrize("which", ["demo_scored", "bundled"])
 def test_a_report_from_the_json_equals_the_report_from_the_object(which, request, tmp_path):
     result = request.getfixturevalue(which)
     stored = write_json(tmp_path / "result.json", result.to_dict())
@@ -202,42 +208,45 @@ def test_the_bundle_report_shows_its_curve_thresholds_explanations_and_warnings(
     assert rows["arterial"][1:3] == ["47.1", "mm"]
     _check_images(page)
     # The curve drawn is the bundle's own, month by month.
-    curve, kind = _curve(load_result(bundled), None)
+    curve, kind = _curve(load_result(bundled))
     assert kind == "steps" and curve == [(float(m), 0.98**m) for m in range(31)]
 
 
-def test_the_illustrative_curve_passes_through_the_scored_survival(illustrative):
-    curve, kind = _curve(load_result(illustrative), IllustrativeModel.load())
-    assert kind == "smooth"
-    assert curve == survival_curve(illustrative)
-    for months, value in illustrative.survival.items():
-        assert dict(curve)[int(months.split("_")[0])] == pytest.approx(value, rel=1e-12)
+def test_the_scored_curve_passes_through_the_scored_survival(demo_scored):
+    curve, kind = _curve(load_result(demo_scored))
+    assert kind == "steps" and curve[0] == (0.0, pytest.approx(1.0, abs=1e-12))
+    last = curve[-1][0]
+    for months, value in demo_scored.survival.items():
+        month = int(months.split("_")[0])
+        # Beyond the training follow-up the curve is held flat at its last value.
+        assert dict(curve)[min(month, last)] == pytest.approx(value, rel=1e-12), months
 
 
-def test_a_result_of_an_unknown_model_without_its_curve_plots_the_known_months(illustrative, tmp_path):
-    data = illustrative.to_dict() | {"model_name": "someone else's model"}
-    curve, kind = _curve(load_result(data), None)
+def test_a_result_of_an_unknown_model_without_its_curve_plots_the_known_months(demo_scored, tmp_path):
+    unknown = {"model_name": "someone else's model", "survival_curve": [], "thresholds": {}}
+    data = demo_scored.to_dict() | unknown
+    curve, kind = _curve(load_result(data))
     assert kind == "points" and curve[0] == (0.0, 1.0) and len(curve) == 5
     text = Page(write_patient_report(data, tmp_path / "r", formats=("html",))["html"].read_text()).all_text
     assert "Only those months are known" in text and "not recorded" in text
 
 
-def test_only_schema_variables_of_the_clinical_record_are_shown(illustrative, tmp_path):
+def test_only_schema_variables_of_the_clinical_record_are_shown(demo_scored, tmp_path):
     record = {
         **DEMO_CLINICAL_RECORD,
         "case_id": "PSEUDO-0042",
         "patient_name": "Jane Q. Doe",
         "mrn": "884213",
     }
-    paths = write_patient_report(illustrative, tmp_path / "r", record=record, figures=False)
+    paths = write_patient_report(demo_scored, tmp_path / "r", record=record, figures=False)
     for text in (Page(paths["html"].read_text()).all_text, pdf_text(paths["pdf"])):
         assert "Jane Q. Doe" not in text and "884213" not in text
         assert "Serum albumin (alb)" in text
 
 
 @pytest.mark.parametrize("missing", REQUIRED_FIELDS)
-def test_a_result_missing_a_required_field_is_refused_naming_it(illustrative, missing, tmp_path):
-    data = illustrative.to_dict()
+def test_a_result_missing_a_required_field_is_refused_naming_it(demo_scored, missing, tmp_path):
+    data = demo_scored.to_dict()
     del data[missing]
     with pytest.raises(PRIMEInputError, match=f"lacks the field '{missing}'") as error:
         write_patient_report(data, tmp_path / "report")
@@ -245,30 +254,27 @@ def test_a_result_missing_a_required_field_is_refused_naming_it(illustrative, mi
     assert list(tmp_path.iterdir()) == []
 
 
-def test_malformed_results_and_formats_are_refused(illustrative, tmp_path):
+def test_malformed_results_and_formats_are_refused(demo_scored, tmp_path):
     with pytest.raises(PRIMEInputError, match="is not a probability") as error:
-        write_patient_report(illustrative.to_dict() | {"response_probability": 1.7}, tmp_path / "r")
+        write_patient_report(demo_scored.to_dict() | {"response_probability": 1.7}, tmp_path / "r")
     assert error.value.field == "response_probability"
     with pytest.raises(PRIMEInputError, match="'risk_score' of the scoring result is 'high'"):
-        write_patient_report(illustrative.to_dict() | {"risk_score": "high"}, tmp_path / "r")
+        write_patient_report(demo_scored.to_dict() | {"risk_score": "high"}, tmp_path / "r")
     with pytest.raises(PRIMEInputError, match="survival lacks '24_months'"):
-        survival = {k: v for k, v in illustrative.survival.items() if k != "24_months"}
-        write_patient_report(illustrative.to_dict() | {"survival": survival}, tmp_path / "r")
+        survival = {k: v for k, v in demo_scored.survival.items() if k != "24_months"}
+        write_patient_report(demo_scored.to_dict() | {"survival": survival}, tmp_path / "r")
     with pytest.raises(PRIMEInputError, match=r"Unknown report format.*docx") as error:
-        write_patient_report(illustrative, tmp_path / "r", formats=("html", "docx"))
+        write_patient_report(demo_scored, tmp_path / "r", formats=("html", "docx"))
     assert error.value.field == "formats"
     with pytest.raises(PRIMEInputError, match="could not be read"):
         write_patient_report(tmp_path / "missing.json", tmp_path / "r")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_prime_score_with_report_writes_it_beside_result_json(tmp_path, monkeypatch, capsys):
-    import PRIMELib.bundle
+def test_prime_score_with_report_writes_it_beside_result_json(tmp_path, capsys):
     from PRIMELib.cli import main
     from PRIMELib.demo import write_demo_case
 
-    # Pinned to the illustrative model: it needs only the quick features, whatever the default is.
-    monkeypatch.setattr(PRIMELib.bundle, "load_default_model", IllustrativeModel.load)
     case = write_demo_case(tmp_path / "case")
     out = tmp_path / "out"
     arguments = ["--arterial", case.arterial_image, "--venous", case.venous_image, "--mask", case.tumour_mask]

@@ -1,72 +1,63 @@
-"""Scoring with the illustrative skeleton model, checked against hand computation."""
+"""The result of scoring and its quadrant: class boundaries checked by hand, and a light import."""
 
 from __future__ import annotations
 
-import math
+import json
+import subprocess
+import sys
 
 import pytest
 
-from PRIMELib.errors import PRIMEInputError
-from PRIMELib.scoring import QUADRANT_TEXT, IllustrativeModel, score, survival_curve
+from PRIMELib.scoring import QUADRANT_TEXT, ScoreResult, classify
 
 
-@pytest.fixture(scope="module")
-def model():
-    return IllustrativeModel.load()
+@pytest.mark.parametrize(
+    ("probability", "risk", "quadrant"),
+    [
+        (0.5, 0.0, ("responder", "low")),  # at the threshold: responder; at the cut-off: low risk
+        (0.4999, 0.0001, ("non-responder", "high")),
+        (0.9, 0.3, ("responder", "high")),  # the 'responder paradox'
+        (0.1, -2.0, ("non-responder", "low")),
+    ],
+)
+def test_the_quadrant_follows_the_threshold_and_the_cut_off(probability, risk, quadrant):
+    result = classify(probability, 0.5, risk, 0.0)
+    response_class, risk_group = quadrant
+    assert result == {
+        "response_class": response_class,
+        "risk_group": risk_group,
+        "quadrant": f"{response_class} / {risk_group} risk",
+        "quadrant_text": QUADRANT_TEXT[quadrant],
+    }
 
 
-def _at_centres(model):
-    return {t.feature: t.center for t in model.response_terms + model.survival_terms}
+def test_the_paradox_quadrant_says_so():
+    assert "paradox" in classify(0.8, 0.45, 1.2, 0.3)["quadrant_text"]
+    assert "paradox" not in classify(0.8, 0.45, 0.3, 0.3)["quadrant_text"]
 
 
-def test_model_card_says_untrained_and_not_for_clinical_use(model):
-    assert model.model_card["not_for_clinical_use"] is True
-    assert "nothing" in model.model_card["trained_on"]
+def test_a_result_survives_its_json():
+    result = ScoreResult(
+        case_id="P1",
+        response_probability=0.25,
+        risk_score=-0.5,
+        survival={"6_months": 0.9, "12_months": 0.8, "24_months": 0.6, "36_months": 0.5},
+        **classify(0.25, 0.5, -0.5, 0.0),
+        top_response_features=[{"feature": "pni", "value": 50.0, "contribution": -0.3}],
+        top_survival_features=[],
+        imputed_fields=["ast"],
+        inputs={"pni": 50.0, "ast": 45.0},
+        model_name="m",
+        survival_curve=[{"month": 0, "survival": 1.0}, {"month": 1, "survival": 0.99}],
+    )
+    assert ScoreResult(**json.loads(json.dumps(result.to_dict()))) == result
 
 
-def test_case_at_the_centres_scores_the_intercept_and_the_baseline_curve(model):
-    result = score(_at_centres(model), model)
-    # Every standardised term is 0: logit = intercept = -0.1, p = 1 / (1 + e^0.1) = 0.475021.
-    assert result.response_probability == pytest.approx(0.4750208125, abs=1e-9)
-    assert result.response_class == "non-responder"
-    # Risk 0 is not above the cut-off 0: low risk. S(12 mo) = exp(-(365.25 / 860) ** 1.1) = 0.6307...
-    assert result.risk_score == 0.0 and result.risk_group == "low"
-    assert result.survival["12_months"] == pytest.approx(math.exp(-((365.25 / 860) ** 1.1)), rel=1e-12)
-    assert result.imputed_fields == []
-    assert result.quadrant_text == QUADRANT_TEXT[("non-responder", "low")]
-
-
-def test_one_term_moves_the_logit_by_its_coefficient(model):
-    features = _at_centres(model)
-    features["pni"] += 6.0  # one scale unit, coefficient 0.4
-    result = score(features, model)
-    assert result.response_probability == pytest.approx(1 / (1 + math.exp(-(-0.1 + 0.4))), abs=1e-12)
-    assert result.top_response_features[0] == {"feature": "pni", "contribution": pytest.approx(0.4)}
-
-
-def test_high_risk_responder_is_the_paradox_quadrant(model):
-    features = _at_centres(model)
-    features["arterial_original_shape_Maximum3DDiameter"] = 30.0  # small tumour: likely response
-    features["albi_score"] = -1.5  # poor liver reserve: high risk
-    result = score(features, model)
-    assert result.response_class == "responder" and result.risk_group == "high"
-    assert "paradox" in result.quadrant_text
-    # Survival curve is S0(t) ** exp(risk): lower than baseline at every month after 0.
-    curve = survival_curve(result, model)
-    assert curve[0] == (0, 1.0)
-    baseline = {m: math.exp(-(((m * 365.25 / 12) / 860) ** 1.1)) for m in (6, 12, 24)}
-    for months, s in curve[1:25]:
-        assert s < math.exp(-(((months * 365.25 / 12) / 860) ** 1.1))
-    assert result.survival["24_months"] == pytest.approx(baseline[24] ** math.exp(result.risk_score))
-
-
-def test_missing_inputs_are_imputed_and_named_or_the_case_is_refused(model):
-    features = _at_centres(model)
-    del features["ast"]
-    features["pni"] = float("nan")
-    result = score(features, model)
-    assert result.imputed_fields == ["pni", "ast"]
-    assert result.inputs["ast"] == 45.0
-    with pytest.raises(PRIMEInputError) as error:
-        score({"ecog": 0}, model, case_id="P7")
-    assert "P7" in str(error.value) and "albi_score" in str(error.value)
+def test_importing_the_scoring_module_loads_no_model_library():
+    """Reading results and classifying need none of scikit-learn, scikit-survival, skops or pandas."""
+    code = (
+        "import sys, PRIMELib.scoring, PRIMELib.bundle.card; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'sksurv', 'skops', 'pandas'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -53,6 +53,7 @@ CONFIG = {
     "survival_algorithms": ("fsvm",),
     "n_bootstrap": 0,
     "random_state": SEED,
+    "outer_folds": 0,  # nested validation has its own tests (test_training_nested.py)
 }
 #: How far below the generator's Bayes-optimal value the trained models may fall on centre B.
 AUC_MARGIN = 0.12

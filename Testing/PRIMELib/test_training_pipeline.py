@@ -56,7 +56,11 @@ def test_outcomes_response_assessment_and_text_columns_are_never_inputs():
         "viable_sum_followup_mm",
     ):
         assert leaky not in data.features.columns
-    assert "sex" not in data.features.columns and "sex" in data.ignored_columns
+    # A category survives as its schema position (female 0, male 1), for the pipeline's encoder; here
+    # it is constant, and the description of the clinical columns says so.
+    assert (data.features["sex"] == 1.0).all() and "sex" not in data.ignored_columns
+    assert data.clinical_columns.unused["sex"].startswith("constant")
+    assert data.clinical_columns.unused["mrecist"] == "the response assessment (it is the label)"
     frame.loc[frame.index[3], "os_days"] = np.nan
     with pytest.raises(PRIMEInputError, match=r"lack an outcome.*P003"):
         TrainingData.from_frame(frame)
@@ -99,9 +103,17 @@ def test_summary_has_every_candidate_with_cv_and_test_metrics_and_the_choice_by_
     result = trained()
     summary = result.summary
     print(summary.drop(columns=["params"]).to_string())
-    # 2 endpoints × 3 modalities × 2 algorithms, plus the two fused models.
-    assert len(summary) == 2 * 3 * 2 + 2
-    assert summary[["cv_mean", "test", "external"]].notna().all().all()
+    # 2 endpoints × 3 modalities × 2 algorithms, plus the two fused models and the four baselines.
+    assert len(summary) == 2 * 3 * 2 + 2 + 4
+    assert summary[summary.fusion != "baseline"][["cv_mean", "test", "external"]].notna().all().all()
+    baselines = summary[summary.fusion == "baseline"]
+    assert set(zip(baselines.endpoint, baselines.modality, baselines.algorithm, strict=True)) == {
+        ("response", "clinical", "logistic"),
+        ("response", "radiomics", "random forest"),
+        ("survival", "clinical", "Cox"),
+        ("survival", "radiomics", "Coxnet"),
+    }
+    assert baselines[["test", "external"]].notna().all().all() and not baselines.chosen.any()
     for (endpoint, modality), group in summary[summary.fusion == "none"].groupby(["endpoint", "modality"]):
         chosen = group[group.chosen]
         assert len(chosen) == 1 and chosen.cv_mean.iloc[0] == group.cv_mean.max(), (endpoint, modality)
@@ -127,7 +139,7 @@ def test_same_seed_same_models_and_progress_can_cancel():
     data = cohort(n=70, n_radiomics=8, n_external=15)
     config = TrainingConfig(
         external_centre="B", grid="quick", cv_folds=3, selection=SelectionSettings(cv_folds=3),
-        response_algorithms=("gtbr",), survival_algorithms=("fsvm",), n_bootstrap=0,
+        response_algorithms=("gtbr",), survival_algorithms=("fsvm",), n_bootstrap=0, outer_folds=0,
     )  # fmt: skip
     seen = []
     first = train_prime(data, config)
@@ -185,10 +197,17 @@ def test_prime_train_writes_a_bundle_and_summary_and_scores_features(tmp_path, c
             "--features", str(tmp_path / "features.csv"), "--output", str(bundle),
             "--external-centre", "B", "--grid", "quick", "--name", "CLI model",
             "--response-algorithm", "gtbr", "--survival-algorithm", "fsvm", "--cv-folds", "3",
+            "--outer-folds", "2",
         ]
     )  # fmt: skip
     assert code == 0 and bundle.is_file() and (tmp_path / "model.summary.csv").is_file()
-    assert "Training candidates" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Training candidates" in printed and "selection-CV*" in printed
+    assert "nested CV (2-fold, pooled out-of-fold, 95 % CI)" in printed
+    assert "PRIME-R AUC" in printed and "clinical logistic" in printed and "radiomics coxnet" in printed
+    written = pd.read_csv(tmp_path / "model.summary.csv")
+    fused = written[written.fusion.str.startswith("late")]
+    assert fused.nested.notna().all() and (fused.nested_low <= fused.nested).all()
     radiomics.head(3).to_csv(tmp_path / "three.csv", index=False)
     clinical.head(3).drop(columns=["centre"]).to_csv(tmp_path / "three_clinical.csv", index=False)
     code = main(

@@ -378,6 +378,10 @@ def test_4_score_in_a_real_qprocess_and_see_the_results(prime, python_slicer_lau
     # The model card is the demonstration model's.
     assert "PRIME demonstration model" in ui.modelCardTextEdit.plainText
     prime.paths["result"] = result
+    # The scoring worker stays running for the next click, the model loaded in it.
+    worker = prime.widget._scoringWorker
+    assert worker.processId() > 0 and worker.lastReply["model_loads"] == 1
+    prime.paths["worker pid"] = worker.processId()
     DONE.add("scored")
 
 
@@ -440,7 +444,7 @@ def test_7_score_again_and_cancel_midway(prime, python_slicer_launcher):
     assert scoring is not None and ui.scoreButton.text == "Cancel"
     process = scoring._process
     launcher_pid = int(process.processId())
-    assert launcher_pid > 0
+    assert launcher_pid == prime.paths["worker pid"]  # the warm worker of the first click
     # Wait until the launcher's child (the real Python) runs PRIMELib: mid-way.
     process_events_until(
         lambda: any("PRIMELib" in command_line(pid) for pid in descendants(launcher_pid)),

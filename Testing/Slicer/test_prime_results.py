@@ -18,12 +18,8 @@ def _table_columns(table_node):
 
 
 def _expected_curve(score):
-    from PRIMELib.scoring import survival_curve
-
-    curve = getattr(score, "survival_curve", None)
-    if curve:
-        return [(point["month"], point["survival"]) for point in curve]
-    return survival_curve(score)
+    assert score.survival_curve, "a bundle's result carries its survival curve"
+    return [(point["month"], point["survival"]) for point in score.survival_curve]
 
 
 @pytest.fixture

@@ -1,19 +1,22 @@
-"""`make bench`: wall time and peak memory of dual-phase radiomics on a realistic synthetic case.
+"""`make bench`: plain PyRadiomics vs ``prime extract`` (1 and N processes) vs on demand, 3 and 12 cm tumours.
 
-Prints, for a 512 × 512 × 100 CT at 0.7 × 0.7 × 5 mm with a tumour about 9 cm across
-(``synthetic_ct.py``), with the paper's settings (``prime_paper``):
+For each tumour size, a 512 × 512 × 100 CT at 0.7 × 0.7 × 5 mm (a routine abdominal CT, both phases,
+``synthetic_ct.py``) is extracted with the paper's settings (``prime_paper``, 1,888 features) by:
 
-- full dual-phase extraction (phases in 2 worker processes), and
-- feature-on-demand for a 20-feature model (same workers),
+- plain PyRadiomics: ``RadiomicsFeatureExtractor.execute`` on each phase's whole CT, one process;
+- ``extract_case(workers=1)``: PRIME, one process;
+- ``extract_case(workers=N)``: PRIME, N processes (``--workers``; by default as many as the free cores
+  and memory allow, ``parallel.choose_workers``; a large tumour's phase is split across them);
+- feature-on-demand for a 20-feature model (N processes).
 
-their ratio, and that the on-demand values equal the full ones. Each run happens in a fresh Python
-process (``--run``), so imports and memory are counted as a user would see them. Peak memory is
-reported three ways: the largest single process (``ru_maxrss``), and the sampled peak (every 50 ms)
-of the whole process tree as PSS (shared libraries shared out: the physical memory really used) and
-as RSS (shared libraries counted once per process). CPU time (all processes) is printed beside wall
-time: on a shared machine it is the steadier number.
+Each run is a fresh Python process (imports and memory counted as a user sees them), repeated
+``--repeats`` times: wall time min / median / max, the ratio to plain PyRadiomics' median, CPU time of
+all processes, and peak memory summed over the process tree (sampled every 50 ms; PSS shares shared
+libraries out, RSS counts them once per process). It checks that PRIME's 1,888 values equal plain
+PyRadiomics' (relative difference) and that on-demand values equal the full extraction's. The load
+average is printed at the start and end: these machines are shared, and load inflates wall time.
 
-Usage: ``python Testing/bench/bench_radiomics.py [--workers N] [--with-pyradiomics]``.
+Usage: ``python Testing/bench/bench_radiomics.py [--sizes 3 12] [--repeats R] [--workers N]``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,23 +61,24 @@ MODEL_FEATURES = [
 ]
 
 
-def write_case(folder: Path) -> dict[str, str]:
+def write_case(folder: Path, diameter_cm: float) -> None:
     import SimpleITK as sitk
 
     sys.path.insert(0, str(HERE))
-    from synthetic_ct import make_case
+    from synthetic_ct import make_case, radius_for_diameter, tumour_extent_mm
 
-    case = make_case()
-    paths = {name: str(folder / f"{name}.nrrd") for name in ("arterial", "venous", "mask")}
-    sitk.WriteImage(case.arterial, paths["arterial"], True)
-    sitk.WriteImage(case.venous, paths["venous"], True)
-    sitk.WriteImage(case.mask, paths["mask"], True)
-    return paths
+    case = make_case(tumour_radius_mm=radius_for_diameter(10.0 * diameter_cm))
+    for name in ("arterial", "venous", "mask"):
+        sitk.WriteImage(getattr(case, name), str(folder / f"{name}.nrrd"), True)
+    voxels = int(sitk.GetArrayViewFromImage(case.mask).sum())
+    extent = tumour_extent_mm(case.mask)
+    (folder / "case.json").write_text(json.dumps({"extent_mm": extent, "native_voxels": voxels}))
 
 
-def run_scenario(scenario: str, case: dict[str, str], workers: int, output: Path) -> None:
+def run_scenario(scenario: str, case: dict[str, str], workers: int | None, output: Path) -> None:
     """Child side: one extraction, its values and its own timing to ``output`` (JSON)."""
     started = time.perf_counter()
+    processes = 1
     if scenario == "pyradiomics":
         import logging
 
@@ -90,23 +95,22 @@ def run_scenario(scenario: str, case: dict[str, str], workers: int, output: Path
     else:
         from PRIMELib.radiomics import extract_case
 
-        features = MODEL_FEATURES if scenario == "on-demand" else None
         result = extract_case(
             case["arterial"],
             case["venous"],
             case["mask"],
             params="prime_paper",
-            features=features,
-            workers=workers,
+            features=MODEL_FEATURES if scenario == "on-demand" else None,
+            workers=1 if scenario == "prime-1" else workers,
         )
         values = result.values
+        processes = result.diagnostics["workers"]
     wall = time.perf_counter() - started
     own, workers_ = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     result = {
         "wall": wall,
         "cpu": own.ru_utime + own.ru_stime + workers_.ru_utime + workers_.ru_stime,
-        "rss_main": own.ru_maxrss / 1024,
-        "rss_worker": workers_.ru_maxrss / 1024,
+        "processes": processes,
         "values": values,
     }
     output.write_text(json.dumps(result))
@@ -140,7 +144,7 @@ def _memory_kib(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def measure(scenario: str, case: dict[str, str], workers: int, folder: Path) -> dict:
+def measure(scenario: str, case: dict[str, str], workers: int | None, folder: Path) -> dict:
     """Driver side: run ``scenario`` in a fresh process, sampling the process tree's memory."""
     output = folder / f"{scenario}.json"
     command = [
@@ -150,11 +154,11 @@ def measure(scenario: str, case: dict[str, str], workers: int, folder: Path) -> 
         scenario,
         "--case",
         json.dumps(case),
+        "--output",
+        str(output),
         "--workers",
-        str(workers),
+        str(workers or 0),
     ]
-    command += ["--output", str(output)]
-    started = time.perf_counter()
     process = subprocess.Popen(command)
     peaks = {"rss": 0, "pss": 0}
     done = threading.Event()
@@ -174,79 +178,119 @@ def measure(scenario: str, case: dict[str, str], workers: int, folder: Path) -> 
     if code != 0:
         raise SystemExit(f"{scenario} failed (exit code {code})")
     result = json.loads(output.read_text())
-    result["process_wall"] = time.perf_counter() - started
     result["tree_rss"] = peaks["rss"] / 1024
     result["tree_pss"] = peaks["pss"] / 1024
     return result
 
 
+LABELS = {
+    "pyradiomics": "plain PyRadiomics, execute() per phase",
+    "prime-1": "prime extract, 1 process",
+    "prime-n": "prime extract, N processes",
+    "on-demand": "20 features on demand, N processes",
+}
+
+
+def _load() -> str:
+    return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _worst(values: dict[str, float], reference: dict[str, float], names) -> float:
+    return max(
+        abs(values[c] - reference[c]) / max(abs(reference[c]), 1e-12)
+        for c in names
+        if abs(reference[c]) > 1e-9 or abs(values[c]) > 1e-9
+    )
+
+
+def bench_size(diameter_cm: float, repeats: int, scenarios: list[str], workers: int | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="prime-bench-") as tmp:
+        folder = Path(tmp)
+        # In a process of its own: Linux keeps a process's peak RSS across fork and exec, so a driver that
+        # built the 26 M-voxel case itself would pass its peak on to every measured process.
+        subprocess.run([sys.executable, __file__, "--generate", str(folder), str(diameter_cm)], check=True)
+        facts = json.loads((folder / "case.json").read_text())
+        case = {name: str(folder / f"{name}.nrrd") for name in ("arterial", "venous", "mask")}
+        print(
+            f"\n== {diameter_cm:g} cm tumour ({facts['extent_mm'] / 10:.1f} cm across, "
+            f"{facts['native_voxels']} voxels, {facts['native_voxels'] * 0.7 * 0.7 * 5 / 1000:.0f} ml); "
+            f"load average at start: {_load()}",
+            flush=True,
+        )
+        runs: dict[str, list[dict]] = {s: [] for s in scenarios}
+        for repeat in range(repeats):
+            for scenario in scenarios:  # interleaved: a burst of load hits every scenario alike
+                print(f"   run {repeat + 1}/{repeats}: {scenario} …", flush=True)
+                runs[scenario].append(measure(scenario, case, workers, folder))
+        plain_runs = runs.get("pyradiomics")
+        reference = statistics.median(r["wall"] for r in plain_runs) if plain_runs else None
+        reference_cpu = statistics.median(r["cpu"] for r in plain_runs) if plain_runs else None
+        print(
+            f"\n{'':40} {'wall s: min':>11} {'median':>7} {'max':>6} {'× plain':>8} "
+            f"{'CPU s':>6} {'× plain':>8} {'peak PSS':>9} {'(RSS)':>8} {'procs':>6}"
+        )
+        for scenario, results in runs.items():
+            walls = sorted(r["wall"] for r in results)
+            median = statistics.median(walls)
+            ratio = f"{reference / median:7.2f}×" if reference else "       -"
+            cpu = statistics.median(r["cpu"] for r in results)
+            cpu_ratio = f"{reference_cpu / cpu:7.2f}×" if reference_cpu else "       -"
+            print(
+                f"{LABELS[scenario]:40} {walls[0]:11.1f} {median:7.1f} {walls[-1]:6.1f} {ratio} "
+                f"{cpu:6.1f} {cpu_ratio} "
+                f"{max(r['tree_pss'] for r in results):6.0f} MB "
+                f"{max(r['tree_rss'] for r in results):5.0f} MB "
+                f"{max(r['processes'] for r in results):6d}"
+            )
+        print(f"load average at end: {_load()} (other work on the machine inflates wall time, not CPU time)")
+        if "pyradiomics" in runs and "prime-1" in runs:
+            plain = runs["pyradiomics"][0]["values"]
+            for scenario in ("prime-1", "prime-n"):
+                if scenario in runs:
+                    values = runs[scenario][0]["values"]
+                    same = set(values) == set(plain)
+                    print(
+                        f"{LABELS[scenario]} vs plain: {len(values)} features, same names: {same}, "
+                        f"largest relative difference {_worst(values, plain, plain):.1e}"
+                    )
+        if "on-demand" in runs and "prime-1" in runs:
+            worst = _worst(runs["on-demand"][0]["values"], runs["prime-1"][0]["values"], MODEL_FEATURES)
+            print(f"on demand vs full extraction, largest relative difference: {worst:.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sizes", type=float, nargs="+", default=[3.0, 12.0], help="tumour diameters, cm")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--with-pyradiomics", action="store_true", help="also time PyRadiomics on the whole CT"
+        "--workers",
+        type=int,
+        default=0,
+        help="processes of the N-process runs (default 0: auto, from free cores)",
     )
+    parser.add_argument("--scenarios", nargs="+", default=list(LABELS), choices=list(LABELS))
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
-    parser.add_argument("--generate", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        write_case(Path(args.generate))
+        write_case(Path(args.generate[0]), float(args.generate[1]))
         return
     if args.run:
-        run_scenario(args.run, json.loads(args.case), args.workers, Path(args.output))
+        run_scenario(args.run, json.loads(args.case), args.workers or None, Path(args.output))
         return
+    sys.path.insert(0, str(HERE.parents[1]))
+    from PRIMELib.radiomics.parallel import choose_workers, free_cores, usable_cores
 
-    with tempfile.TemporaryDirectory(prefix="prime-bench-") as tmp:
-        folder = Path(tmp)
-        print(
-            "Generating the synthetic case (512 × 512 × 100 at 0.7 × 0.7 × 5 mm, tumour ~9 cm) …", flush=True
-        )
-        # In a process of its own: Linux keeps a process's peak RSS across fork and exec, so a driver that
-        # built the 26 M-voxel case itself would pass its peak on to every measured process.
-        subprocess.run([sys.executable, __file__, "--generate", str(folder)], check=True)
-        case = {name: str(folder / f"{name}.nrrd") for name in ("arterial", "venous", "mask")}
-        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-        print(f"CPUs: {os.cpu_count()}; load average before: {load}; workers: {args.workers}", flush=True)
-        scenarios = ["full", "on-demand"] + (["pyradiomics"] if args.with_pyradiomics else [])
-        results = {}
-        for scenario in scenarios:
-            print(f"running {scenario} …", flush=True)
-            results[scenario] = measure(scenario, case, args.workers, folder)
-        labels = {
-            "full": f"full dual-phase ({len(results['full']['values'])} features)",
-            "on-demand": f"feature-on-demand ({len(MODEL_FEATURES)} features)",
-            "pyradiomics": "PyRadiomics on the whole CT, 1 process",
-        }
-        header = ("wall s", "CPU s", "largest process", "all processes (PSS)", "(RSS)")
-        print(f"\n{'':40} {header[0]:>7} {header[1]:>7} {header[2]:>16} {header[3]:>20} {header[4]:>8}")
-        for scenario, result in results.items():
-            largest = max(result["rss_main"], result["rss_worker"])
-            print(
-                f"{labels[scenario]:40} {result['wall']:7.1f} {result['cpu']:7.1f} {largest:13.0f} MB "
-                f"{result['tree_pss']:17.0f} MB {result['tree_rss']:5.0f} MB"
-            )
-        load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-        print(f"load average after: {load} (other work on the machine inflates wall time, not CPU time)")
-        full, on_demand = results["full"], results["on-demand"]
-        print(
-            f"\nfull / on-demand: {full['wall'] / on_demand['wall']:.1f}× wall time, "
-            f"{full['cpu'] / on_demand['cpu']:.1f}× CPU time"
-        )
-        worst = max(
-            abs(on_demand["values"][c] - full["values"][c]) / max(abs(full["values"][c]), 1e-12)
-            for c in MODEL_FEATURES
-        )
-        print(f"on-demand vs full, largest relative difference over the 20 features: {worst:.1e}")
-        if "pyradiomics" in results:
-            reference = results["pyradiomics"]["values"]
-            worst = max(
-                abs(full["values"][c] - v) / max(abs(v), 1e-12)
-                for c, v in reference.items()
-                if abs(v) > 1e-9 or abs(full["values"][c]) > 1e-9
-            )
-            print(f"full vs PyRadiomics on the whole CT, largest relative difference: {worst:.1e}")
+    print(
+        f"Radiomics bench, prime_paper settings, 512 × 512 × 100 CT at 0.7 × 0.7 × 5 mm, both phases. "
+        f"Cores usable: {usable_cores()}, free now: {free_cores()}; N (auto) for 2 phases now: "
+        f"{choose_workers(None, phases=2)}; N here: {args.workers or 'auto'}; load average: {_load()}",
+        flush=True,
+    )
+    for size in args.sizes:
+        bench_size(size, args.repeats, args.scenarios, args.workers or None)
 
 
 if __name__ == "__main__":

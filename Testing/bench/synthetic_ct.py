@@ -1,8 +1,9 @@
 """A realistic-sized synthetic dual-phase liver CT with a large tumour, for benchmarks.
 
 512 × 512 × 100 voxels at 0.7 × 0.7 × 5 mm (a routine abdominal CT), air around an elliptic body,
-a liver, and a lobulated, heterogeneous tumour about 9 cm across (the PRIME paper's mean size) that
-enhances in the arterial phase and washes out in the portal-venous phase. Values are int16 HU.
+a liver, and a lobulated, heterogeneous tumour (by default about 9 cm across, the PRIME paper's mean
+size; :func:`radius_for_diameter` gives other sizes) that enhances in the arterial phase and washes out
+in the portal-venous phase. Values are int16 HU.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ SIZE_XYZ = (512, 512, 100)
 SPACING_MM = (0.7, 0.7, 5.0)
 #: A typical scanner origin (LPS), not on any round grid: the resampled 1 mm grid must not depend on it.
 ORIGIN_MM = (-178.65, -201.15, -312.5)
+
+#: Widest extent (mm) of the lobulated tumour per mm of ``tumour_radius_mm`` (86.75 mm at 45 mm).
+_EXTENT_PER_RADIUS = 86.75 / 45.0
 
 _PHASE_HU = {
     #            body, liver, tumour rim, tumour core
@@ -31,8 +35,24 @@ class SyntheticCase:
     mask: sitk.Image
 
 
+def radius_for_diameter(diameter_mm: float) -> float:
+    """The ``tumour_radius_mm`` whose tumour is ``diameter_mm`` across at its widest (left–right)."""
+    return diameter_mm / _EXTENT_PER_RADIUS
+
+
+def tumour_extent_mm(mask: sitk.Image) -> float:
+    """The tumour's widest extent along an image axis, in mm."""
+    stats = sitk.LabelShapeStatisticsImageFilter()
+    stats.Execute(mask)
+    box = stats.GetBoundingBox(1)
+    return max(n * s for n, s in zip(box[3:], mask.GetSpacing(), strict=True))
+
+
 def make_case(seed: int = 7, tumour_radius_mm: float = 45.0) -> SyntheticCase:
-    """Build both phases and the tumour mask (uint8, label 1) on the same grid."""
+    """Build both phases and the tumour mask (uint8, label 1) on the same grid.
+
+    The lobes' radii and offsets scale with ``tumour_radius_mm`` (the shape is the same at any size).
+    """
     rng = np.random.default_rng(seed)
     nx, ny, nz = SIZE_XYZ
     sx, sy, sz = SPACING_MM
@@ -47,8 +67,9 @@ def make_case(seed: int = 7, tumour_radius_mm: float = 45.0) -> SyntheticCase:
     tumour = np.zeros((nz, ny, nx), dtype=bool)
     lobes = [((0, 0, 0), tumour_radius_mm * 0.82), ((14, 8, 10), tumour_radius_mm * 0.7)]
     lobes += [((-12, -14, -8), tumour_radius_mm * 0.65), ((6, -16, 14), tumour_radius_mm * 0.55)]
+    scale = tumour_radius_mm / 45.0
     for (dx, dy, dz), radius in lobes:
-        cx, cy, cz = centre + np.array([dx, dy, dz])
+        cx, cy, cz = centre + scale * np.array([dx, dy, dz])
         tumour |= (xx - cx) ** 2 + (yy - cy) ** 2 + (zz - cz) ** 2 <= radius**2
     core = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (zz - centre[2]) ** 2 <= (
         0.4 * tumour_radius_mm
