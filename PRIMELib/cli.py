@@ -365,6 +365,15 @@ def train(
         str | None,
         typer.Option(help="Dask scheduler address (tcp://host:port): run the outer folds on a cluster."),
     ] = None,
+    landmark_days: Annotated[
+        str,
+        typer.Option(
+            help="PRIME-S's landmark when one-month features (delta_mon, delta_pt, …) are offered: 'auto' "
+            "(30 days), N days, or 0 for the paper's way (clock at treatment start for everyone: "
+            "immortal-time bias). A landmark model is trained, evaluated and scored on patients alive "
+            "past it, timed from it."
+        ),
+    ] = "auto",
     response_algorithm: Annotated[
         list[str] | None,
         typer.Option(
@@ -411,6 +420,7 @@ def train(
         selection=SelectionSettings(cv_folds=cv_folds),
         outer_folds=outer_folds,
         outer_repeats=outer_repeats,
+        landmark_days=_landmark_option(landmark_days),
     )
     if response_algorithm:
         config.response_algorithms = tuple(response_algorithm)
@@ -496,6 +506,9 @@ def _print_missing_data(result) -> None:
             + (" …" if len(blank) > 10 else "")
             + ")."
         )
+    landmark = result.cohort.get("landmark", {})
+    if landmark.get("days"):
+        lines.append(f"PRIME-S is a landmark model (--landmark-days 0: the paper's way). {landmark['note']}")
     dropped = result.cohort.get("all_missing_columns", [])
     if dropped:
         lines.append(f"{len(dropped)} column(s) blank in every training case, unused: {', '.join(dropped)}.")
@@ -510,6 +523,23 @@ def _print_missing_data(result) -> None:
         )
     for line in lines:
         console.print(shown(line))
+
+
+def _landmark_option(text: str) -> float | str:
+    """--landmark-days: 'auto', or a number of days (0: none)."""
+    from PRIMELib.errors import PRIMEInputError
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise PRIMEInputError(
+            f"--landmark-days must be 'auto', 0 or a number of days; got {text!r}.",
+            field="--landmark-days",
+            value=text,
+            expected="auto, 0 (the paper's way) or days after treatment start, e.g. 30",
+        ) from None
 
 
 def _print_headline(metrics) -> None:

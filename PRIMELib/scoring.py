@@ -19,7 +19,9 @@ DAYS_PER_MONTH = 365.25 / 12
 class ScoreResult:
     """What scoring one case returns: both endpoints, the quadrant, and why.
 
-    ``survival_curve``: [{"month", "survival"}] monthly up to the training follow-up;
+    ``survival_curve``: [{"month", "survival"}] monthly up to the training follow-up, months from
+    treatment start; ``survival_landmark_days``: a landmark model's landmark (models/landmark.py): its
+    curve starts there and is survival of a patient alive at the landmark (None: from treatment start);
     ``response_contributions`` / ``survival_contributions``: every selected feature's signed
     contribution (log-odds / risk-score units) with the case's value, largest first (``top_*``: the
     first five); ``explanation`` says the units and the reference they are measured against.
@@ -45,6 +47,7 @@ class ScoreResult:
     survival_contributions: list[dict[str, float | str]] = field(default_factory=list)
     explanation: dict[str, object] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    survival_landmark_days: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

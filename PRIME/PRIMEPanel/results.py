@@ -12,7 +12,7 @@ import slicer
 from PRIMEPanel import nodes
 from PRIMEPanel.clinical_form import recordFromSavedJson, saveClinicalRecord
 from PRIMEPanel.rules import venousSegmentIdForScoring
-from PRIMEPanel.scoring import survivalCurvePoints
+from PRIMEPanel.scoring import survivalCurvePoints, survivalCurveTitle
 
 try:
     from slicer.i18n import tr as _
@@ -104,8 +104,7 @@ class ScoringResultsLogic:
             chartNode = scene.AddNewNodeByClass(
                 "vtkMRMLPlotChartNode", scene.GenerateUniqueName("PRIME survival")
             )
-            chartNode.SetTitle(_("PRIME-S predicted overall survival"))
-            chartNode.SetXAxisTitle(_("Months"))
+            chartNode.SetXAxisTitle(_("Months from treatment start"))
             chartNode.SetYAxisTitle(_("Survival probability"))
         seriesNode = chartNode.GetNthPlotSeriesNode(0) if chartNode.GetNumberOfPlotSeriesNodes() else None
         if seriesNode is None:
@@ -119,6 +118,7 @@ class ScoringResultsLogic:
         seriesNode.SetPlotType(slicer.vtkMRMLPlotSeriesNode.PlotTypeScatter)
         seriesNode.SetMarkerStyle(slicer.vtkMRMLPlotSeriesNode.MarkerStyleNone)
         seriesNode.SetName(f"{result.get('case_id', 'case')} S(t)")
+        chartNode.SetTitle(survivalCurveTitle(result))  # a landmark model's curve says so
         parameterNode.survivalChart = chartNode
         parameterNode.responseProbability = float(result["response_probability"])
         parameterNode.riskScore = float(result["risk_score"])

@@ -134,6 +134,16 @@ def survivalCurvePoints(result: dict) -> list[tuple[float, float]]:
     return [(0.0, 1.0)] + [(float(month), value) for month, value in months]
 
 
+def survivalCurveTitle(result: dict) -> str:
+    """The survival chart's title: a landmark model's curve (``survival_landmark_days``) is survival for
+    patients alive at the landmark, in months from treatment start."""
+    days = result.get("survival_landmark_days")
+    if not days:
+        return _("PRIME-S predicted overall survival")
+    when = _("1 month") if float(days) == 30.0 else _("day {days}").format(days=f"{float(days):g}")
+    return _("PRIME-S predicted overall survival for patients alive at {when}").format(when=when)
+
+
 def requirementsFile() -> str:
     """``Resources/requirements.txt`` of the module: the pip requirements of PRIME's packages."""
     return os.path.join(

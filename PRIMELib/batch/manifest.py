@@ -223,7 +223,11 @@ def read_manifest(path: str | Path) -> list[CaseInputs]:
 def _resolve(folder: Path, value: object) -> Path | None:
     if value is None or str(value).strip() == "":
         return None
-    candidate = Path(str(value).strip()).expanduser()
+    candidate = Path(str(value).strip())
+    try:
+        candidate = candidate.expanduser()
+    except RuntimeError:  # '~name' of no such user (or no home): the path as written, reported missing later
+        pass
     return candidate if candidate.is_absolute() else folder / candidate
 
 

@@ -62,13 +62,27 @@ def _cohort_notes(cohort: Mapping[str, object], config: Mapping[str, object]) ->
     landmark = cohort.get("landmark", {})
     if landmark.get("days"):
         notes.append(f"PRIME-S is a landmark model: {landmark.get('note')}")
+    elif landmark.get("features"):  # one-month features, trained the paper's way on purpose
+        notes.append(f"PRIME-S is not a landmark model: {landmark.get('note')}.")
     return ["", *notes] if notes else []
+
+
+#: The kind of each metrics entry of a bundle trained before entries carried their own ``kind``.
+_LEGACY_KINDS = {"cv": "selection-CV", "train": "apparent", "test": "internal test", "external": "external"}
+
+
+def _kind(name: str, entry: Mapping) -> str:
+    return str(entry.get("kind") or _LEGACY_KINDS.get(name, name))
 
 
 def _metric_kinds(metrics: Mapping[str, Mapping]) -> list[str]:
     """What each row of the performance table is: training labels every metrics entry by kind."""
     if not any("kind" in entry for entry in metrics.values()):  # a bundle from before the labels
-        return ["'cv' is cross-validated on the training set (optimistic); 'train' is apparent (optimistic)."]
+        return [
+            "- **selection-CV**: cross-validated on the training set, on the folds the models were chosen "
+            "on (optimistic). **apparent**: the training cases themselves (optimistic). This bundle "
+            "predates nested validation: it has no nested-CV estimate."
+        ]
     return [
         f"- **{entry['kind']}**: {entry.get('note', '')}." for entry in metrics.values() if "kind" in entry
     ]
@@ -180,7 +194,7 @@ def model_card_markdown(manifest: Mapping[str, object]) -> str:
         survival = entry.get("survival", {})
         hr = survival.get("hazard_ratio")
         lines.append(
-            f"| {entry.get('kind', name)} | {_fmt(response.get('auc'), 2)}{_ci(response.get('auc_ci95'))} | "
+            f"| {_kind(name, entry)} | {_fmt(response.get('auc'), 2)}{_ci(response.get('auc_ci95'))} | "
             f"{_fmt(response.get('brier'), 3)} | "
             f"{_fmt(survival.get('c_index'), 2)}{_ci(survival.get('c_index_ci95'))} | "
             f"{_fmt(survival.get('uno_c_index'), 2)} | {_fmt(survival.get('integrated_brier'), 3)} | "

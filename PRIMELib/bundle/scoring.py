@@ -13,6 +13,7 @@ import numpy as np
 from PRIMELib.bundle.card import model_card_markdown
 from PRIMELib.bundle.format import _PROBE_TOLERANCE, BundleError, _case_frame, _probe_outputs
 from PRIMELib.errors import PRIMEInputError
+from PRIMELib.models.landmark import bundle_landmark, curve_grid
 from PRIMELib.scoring import DAYS_PER_MONTH, REPORT_MONTHS, ScoreResult, classify
 
 if TYPE_CHECKING:
@@ -37,6 +38,21 @@ def _as_number(name: str, value: object) -> float:
     return number
 
 
+@dataclass(frozen=True)
+class _Member:
+    """One member of a fused model, ready to score cases: its preprocessing (``prefix``), its model's
+    input names, the reference case's model inputs, its term in the fused output (``output``, see
+    models/explain.py) and ``model``, its fitted model as :func:`~PRIMELib.models.explain.trees_checked_once`
+    views it. Built once per bundle: the reference and the views cost as much as scoring a case."""
+
+    name: str
+    prefix: object
+    features: list[str]
+    reference: np.ndarray
+    output: object
+    model: object
+
+
 @dataclass
 class ModelBundle:
     """A loaded, verified bundle: PRIME-R, PRIME-S and their manifest. Score cases with :meth:`score`."""
@@ -47,7 +63,7 @@ class ModelBundle:
     path: Path | None = None
     sha256: str = ""  # bundle_sha256 of the file it was loaded from
     load_warnings: tuple[str, ...] = ()
-    _reference_inputs: dict = field(default_factory=dict, repr=False)
+    _members: dict = field(default_factory=dict, repr=False)  # kind → list of _Member; the column index
 
     @property
     def name(self) -> str:
@@ -94,7 +110,15 @@ class ModelBundle:
         return model_card_markdown(self.manifest)
 
     def _frame(self, values: Mapping[str, float]) -> pd.DataFrame:
-        return _case_frame(values, list(self.manifest["input_columns"]))
+        """One case as the models' one-row input table (format.py's ``_case_frame``), built on a column
+        index made once per bundle: building it from the names is most of the cost of a small frame."""
+        import pandas as pd
+
+        columns = list(self.manifest["input_columns"])
+        if self._members.get("columns") is None:
+            self._members["columns"] = pd.Index(_case_frame({}, columns).columns)
+        row = [float(values[c]) if c in values and values[c] is not None else np.nan for c in columns]
+        return pd.DataFrame(np.array([row], dtype=float), columns=self._members["columns"])
 
     def verify(self) -> None:
         """Re-run the check cases stored at training; differences mean these are not the same models."""
@@ -117,31 +141,53 @@ class ModelBundle:
                         "or retrain.",
                     )
 
+    def _prepared_members(self, fused, kind: str) -> list[_Member]:
+        """The members of a fused model, prepared once per bundle (see :class:`_Member`)."""
+        from sklearn.pipeline import Pipeline
+
+        from PRIMELib.models.explain import member_output, trees_checked_once
+
+        if kind not in self._members:
+            reference = self._frame(self.manifest["preprocessing"]["reference_values"])
+            members = []
+            for name, pipeline, factor in fused.member_terms():
+                if not isinstance(pipeline, Pipeline):
+                    raise BundleError(f"The member '{name}' of the bundle is not a pipeline.", path=self.path)
+                prefix, model = pipeline[:-1], pipeline[-1]
+                features = [str(f) for f in prefix.get_feature_names_out()]
+                inputs = self._model_inputs(name, prefix, reference)
+                view = trees_checked_once(model)[0]
+                output = member_output(kind, model, factor)
+                members.append(_Member(name, prefix, features, inputs, output, view))
+            self._members[kind] = members
+        return self._members[kind]
+
+    def _model_inputs(self, name: str, prefix, case: pd.DataFrame) -> np.ndarray:
+        """One member's preprocessing of one case: its model's inputs, which must be finite."""
+        inputs = np.asarray(prefix.transform(case), float)[0]
+        if not np.isfinite(inputs).all():
+            raise BundleError(
+                f"The preprocessing of the member '{name}' gave non-finite model inputs.", path=self.path
+            )
+        return inputs
+
     def _member_cases(self, fused, kind: str, case: pd.DataFrame, raw: dict[str, float]) -> list:
         """Each member of a fused model, with the case's and the reference's model inputs.
 
         Every member pipeline's preprocessing runs once per case; the reference's once per bundle.
         """
-        from sklearn.pipeline import Pipeline
+        from PRIMELib.models.explain import MemberCase
 
-        from PRIMELib.models.explain import MemberCase, member_output
-
-        members = []
-        for name, pipeline, factor in fused.member_terms():
-            if not isinstance(pipeline, Pipeline):
-                raise BundleError(f"The member '{name}' of the bundle is not a pipeline.", path=self.path)
-            prefix, model = pipeline[:-1], pipeline[-1]
-            key = (kind, name)
-            if key not in self._reference_inputs:
-                reference = self._frame(self.manifest["preprocessing"]["reference_values"])
-                features = [str(f) for f in prefix.get_feature_names_out()]
-                self._reference_inputs[key] = (features, np.asarray(prefix.transform(reference), float)[0])
-            features, reference_inputs = self._reference_inputs[key]
-            inputs = np.asarray(prefix.transform(case), float)[0]
-            members.append(
-                MemberCase(features, inputs, reference_inputs, member_output(kind, model, factor), raw)
+        return [
+            MemberCase(
+                member.features,
+                self._model_inputs(member.name, member.prefix, case),
+                member.reference,
+                member.output,
+                raw,
             )
-        return members
+            for member in self._prepared_members(fused, kind)
+        ]
 
     def score(self, features: Mapping[str, object], *, case_id: str = "case") -> ScoreResult:
         """Score one case from its feature values (radiomics, clinical and derived indices, by name).
@@ -188,15 +234,17 @@ class ModelBundle:
         shift = float(np.dot(self.prime_s.weights_, self.prime_s.risk_mean_ / self.prime_s.risk_scale_))
         risk = risk_sum - shift
         follow_up_days = float(self.manifest["survival"]["max_follow_up_days"])
-        months = np.arange(0, max(int(follow_up_days // DAYS_PER_MONTH), max(REPORT_MONTHS)) + 1)
+        # A landmark model's curve (models/landmark.py): months from treatment start, from the landmark.
+        landmark = bundle_landmark(self.manifest)
+        months, model_days, shown = curve_grid(follow_up_days, landmark, max(REPORT_MONTHS), DAYS_PER_MONTH)
         curve = np.zeros(len(months))
-        for weight, member, (_, pipeline, _) in zip(
-            self.prime_s.weights_, survival_members, self.prime_s.member_terms(), strict=True
+        for weight, member, prepared in zip(
+            self.prime_s.weights_, survival_members, self._prepared_members(self.prime_s, "risk"), strict=True
         ):
-            functions = pipeline[-1].predict_survival_function(member.case[None, :])
-            curve += weight * step_values(functions, months * DAYS_PER_MONTH)[0]
-        survival = {f"{m}_months": float(curve[m]) for m in REPORT_MONTHS}
-        shown = months <= max(follow_up_days / DAYS_PER_MONTH, 1)
+            functions = prepared.model.predict_survival_function(member.case[None, :])
+            curve += weight * step_values(functions, model_days)[0]
+        survival = {f"{m}_months": float(curve[months == m][0]) for m in REPORT_MONTHS}
+        follow_up_days += landmark or 0.0  # from treatment start
 
         warnings = list(self.load_warnings)
         beyond = [m for m in REPORT_MONTHS if m * DAYS_PER_MONTH > follow_up_days]
@@ -227,9 +275,10 @@ class ModelBundle:
             model_card=self.model_card,
             warnings=warnings,
             survival_curve=[
-                {"month": int(m), "survival": float(s)}
+                {"month": int(m) if float(m).is_integer() else round(float(m), 3), "survival": float(s)}
                 for m, s in zip(months[shown], curve[shown], strict=True)
             ],
+            survival_landmark_days=landmark,
             response_contributions=[c.to_dict() for c in response_terms],
             survival_contributions=[c.to_dict() for c in survival_terms],
             explanation={

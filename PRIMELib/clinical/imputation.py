@@ -166,9 +166,18 @@ class MedianImputer:
                 "transform() needs a DataFrame of cases.", field="X", value=type(X).__name__
             )
         frame = _numeric_frame(X.reindex(columns=list(self.features_)), "the cases to score")
-        missing = {case: [f for f in self.features_ if math.isnan(row[f])] for case, row in frame.iterrows()}
+        # On the array, not cell by cell: scoring one case runs this for every clinical member model, and
+        # pandas' row iteration and per-column fillna cost milliseconds each. The filled values are the
+        # same floats fillna(medians) gives.
+        values = frame.to_numpy(dtype=float)
+        absent = np.isnan(values)
+        missing = {
+            case: [f for f, gone in zip(self.features_, row, strict=True) if gone]
+            for case, row in zip(frame.index, absent, strict=True)
+        }
         self._refuse(missing, "the cases to score")
-        return frame.fillna(self.medians_)
+        medians = np.array([self.medians_[f] for f in self.features_], dtype=float)
+        return pd.DataFrame(np.where(absent, medians, values), index=frame.index, columns=frame.columns)
 
     def fit_transform(self, X: pd.DataFrame, y: object = None) -> pd.DataFrame:  # noqa: N803
         return self.fit(X, y).transform(X)

@@ -43,6 +43,7 @@ from PRIMELib.evaluation.cohort_sets import (
 )
 from PRIMELib.evaluation.results import PRIME_R, Evaluation, SetEvaluation, feature_family
 from PRIMELib.io import to_jsonable
+from PRIMELib.models.landmark import bundle_landmark
 from PRIMELib.models.survival_data import make_survival_labels
 from PRIMELib.progress import ProgressCallback, report
 from PRIMELib.scoring import DAYS_PER_MONTH, REPORT_MONTHS
@@ -108,18 +109,30 @@ def evaluate_bundle(
         warnings.append(
             "The 'train' set's performance is apparent (the models saw these cases): it is optimistic."
         )
+    # A landmark model's PRIME-S is judged as it was trained: on the patients alive past the landmark,
+    # timed from it; those who died or were censored by then count for PRIME-R only.
+    landmark = bundle_landmark(bundle.manifest)
+    at_landmark = _at_landmark(predictions, landmark)
+    before = int((~at_landmark["kept"]).sum())
+    if landmark and before:
+        warnings.append(
+            f"PRIME-S is a landmark model ({landmark:g} days): {before} case(s) who died or were censored "
+            "by the landmark are left out of its metrics (they count for PRIME-R's); its survival times "
+            "are counted from the landmark."
+        )
     survival_train = None
-    train_rows = predictions[predictions["set"] == "train"]
+    train_rows = at_landmark[(predictions["set"] == "train") & at_landmark["kept"]]
     if len(train_rows):  # the training follow-up bounds the times of the time-dependent metrics
         survival_train = make_survival_labels(train_rows["os_event"], train_rows["os_days"])
-    at_risk_times = _at_risk_times(predictions["os_days"])
+    at_risk_times = _at_risk_times(at_landmark.loc[at_landmark["kept"], "os_days"])
     results = {}
     names = [n for n in chosen if (predictions["set"] == n).any()]
     for i, name in enumerate(names):
         report(progress, 0.5 + 0.5 * i / len(names), f"Metrics of the {name} set")
         rows = predictions[predictions["set"] == name]
         results[name] = _evaluate_set(
-            name, rows, bundle, cohort, contributions, survival_train, at_risk_times=at_risk_times,
+            name, rows, at_landmark.loc[rows.index], bundle, cohort, contributions, survival_train,
+            at_risk_times=at_risk_times, landmark=landmark,
             n_bootstrap=n_bootstrap, adjust_for=adjust, subgroups=subgroups, random_state=random_state,
         )  # fmt: skip
         warnings.extend(_small_set_warning(name, results[name].counts))
@@ -141,7 +154,7 @@ def evaluate_bundle(
         },
         sets=results,
         predictions=predictions,
-        facts=_facts(bundle, cohort, chosen, predictions, excluded, how),
+        facts=_facts(bundle, cohort, chosen, predictions, excluded, how, landmark),
         excluded=excluded,
         warnings=warnings,
         settings={
@@ -262,6 +275,17 @@ SMALL_SET_CASES = 30
 SMALL_SET_EVENTS = 10
 
 
+def _at_landmark(predictions: pd.DataFrame, landmark: float | None) -> pd.DataFrame:
+    """Each scored case's survival label as PRIME-S was trained: ``kept`` (alive and followed past the
+    landmark; everyone without one), ``os_days`` counted from the landmark, ``os_event``."""
+    days = predictions["os_days"].astype(float)
+    kept = days > landmark if landmark else pd.Series(True, index=predictions.index)
+    return pd.DataFrame(
+        {"kept": kept, "os_days": days - (landmark or 0.0), "os_event": predictions["os_event"]},
+        index=predictions.index,
+    )
+
+
 def _small_set_warning(name: str, counts: Mapping[str, float]) -> list[str]:
     """The warning a small set's metrics need (none for a set large enough)."""
     n, responders, deaths = int(counts["n"]), int(counts["responders"]), int(counts["deaths"])
@@ -279,12 +303,14 @@ def _small_set_warning(name: str, counts: Mapping[str, float]) -> list[str]:
 def _evaluate_set(
     name: str,
     rows: pd.DataFrame,
+    at_landmark: pd.DataFrame,
     bundle,
     cohort: EvaluationCohort,
     contributions: dict,
     survival_train: np.ndarray | None,
     *,
     at_risk_times: list[float],
+    landmark: float | None,
     n_bootstrap: int,
     adjust_for: list[str],
     subgroups: bool,
@@ -292,7 +318,10 @@ def _evaluate_set(
 ) -> SetEvaluation:
     ids = rows.index
     y = rows["response"].to_numpy()
-    event, time = rows["os_event"].to_numpy().astype(bool), rows["os_days"].to_numpy()
+    # PRIME-S: the cases alive past the landmark (all without one), timed from it (models/landmark.py).
+    survival_ids = ids[at_landmark["kept"].to_numpy(bool)]
+    event = at_landmark.loc[survival_ids, "os_event"].to_numpy().astype(bool)
+    time = at_landmark.loc[survival_ids, "os_days"].to_numpy(float)
     labels = make_survival_labels(event, time)
     reference = survival_train if survival_train is not None else labels
     both_classes = len(np.unique(y)) == 2
@@ -311,8 +340,10 @@ def _evaluate_set(
             decision[model] = m.decision_curve(y, p)
 
     features = cohort.data.features
-    inputs = _model_inputs(bundle, features.loc[ids, [f for f in bundle.features if f in features.columns]])
-    risk = rows["prime_s_risk"].to_numpy()
+    inputs = _model_inputs(
+        bundle, features.loc[survival_ids, [f for f in bundle.features if f in features.columns]]
+    )
+    risk = rows.loc[survival_ids, "prime_s_risk"].to_numpy()
 
     def survival_at(times):
         return bundle.prime_s.survival_at(inputs, times)
@@ -328,16 +359,16 @@ def _evaluate_set(
             curves["time_dependent"] = m.time_dependent_curves(reference, labels, risk, survival_at, grid)
         except PRIMEInputError:  # no month of the grid lies within this set's follow-up
             pass
-    high = (rows["risk_group"] == "high").to_numpy()
+    high = (rows.loc[survival_ids, "risk_group"] == "high").to_numpy()
     km = m.kaplan_meier(event, time, np.where(high, "high risk", "low risk"), at_risk_times=at_risk_times)
     hazard: dict[str, object] = {"unadjusted": m.hazard_ratio(event, time, high)}
     if adjust_for:
-        covariates = _covariates(cohort.table.loc[ids], adjust_for)
+        covariates = _covariates(cohort.table.loc[survival_ids], adjust_for)
         hazard["adjusted"] = m.hazard_ratio(event, time, high, adjust_for=covariates)
         hazard["cox_model"] = _cox_table(event, time, high, covariates)
     subgroup_rows = []
     if subgroups:
-        definitions = m.default_subgroups(cohort.table.loc[ids])
+        definitions = m.default_subgroups(cohort.table.loc[survival_ids])
         if definitions:
             subgroup_rows = to_jsonable(m.subgroup_hazard_ratios(event, time, high, definitions))
 
@@ -351,9 +382,14 @@ def _evaluate_set(
         counts={
             "n": len(ids),
             "responders": int(y.sum()),
-            "deaths": int(event.sum()),
-            "median_observed_days": float(np.median(time)),
+            "deaths": int(rows["os_event"].sum()),
+            "median_observed_days": float(rows["os_days"].median()),  # from treatment start
             "high_risk": int(high.sum()),
+            # PRIME-S's cases (all with no landmark) and those who died or were censored by it.
+            "survival_n": len(survival_ids),
+            "survival_deaths": int(event.sum()),
+            "before_landmark": len(ids) - len(survival_ids),
+            "landmark_days": landmark,
             "predicted_responders": int((rows["response_class"] == "responder").sum()),
         },
         response=response,
@@ -416,7 +452,7 @@ def _mean_abs(per_case: list[dict[str, float]]) -> dict[str, float]:
 # TRIPOD+AI facts
 
 
-def _facts(bundle, cohort, chosen, predictions, excluded, how) -> dict:
+def _facts(bundle, cohort, chosen, predictions, excluded, how, landmark=None) -> dict:
     """What a reader needs to judge the evaluation (TRIPOD+AI items): sizes, events, missing data,
     how the sets were made, the radiomics parameters and the model's training."""
     data = cohort.data
@@ -472,7 +508,15 @@ def _facts(bundle, cohort, chosen, predictions, excluded, how) -> dict:
         "sets_made_by": how,
         "model_training_split": split,
         "outcomes": "objective response at 3 months (mRECIST: CR or PR) = 1; overall survival in days from "
-        "treatment start, death = event",
+        "treatment start, death = event"
+        + (
+            f"; PRIME-S is a {landmark:g}-day landmark model: its metrics use the patients alive and "
+            f"followed past day {landmark:g}, with survival counted from the landmark "
+            f"({int((predictions['os_days'] <= landmark).sum())} scored case(s) died or were censored by "
+            "then and count for PRIME-R only)"
+            if landmark
+            else ""
+        ),
         "missing_data": missing,
         "missing_rule": "clinical inputs: training median, at most "
         f"{bundle.max_imputed} per case; missing radiomics: case left out",
@@ -483,4 +527,5 @@ def _facts(bundle, cohort, chosen, predictions, excluded, how) -> dict:
         "trained_on": manifest.get("trained_on", ""),
         "response_threshold": bundle.response_threshold,
         "risk_cutoff": bundle.risk_cutoff,
+        "landmark_days": landmark,
     }

@@ -128,6 +128,8 @@ class Evaluation:
                 "deaths": s.counts["deaths"],
                 "PRIME-R AUC": format_ci(r.get("auc"), r.get("auc_ci95")),
             }
+            if s.counts.get("landmark_days"):  # PRIME-S's metrics leave these out (models/landmark.py)
+                row["died/censored by landmark"] = s.counts["before_landmark"]
             for member, metrics in s.response.items():
                 if member != PRIME_R:
                     row[f"{member} AUC"] = format_ci(metrics.get("auc"), metrics.get("auc_ci95"))

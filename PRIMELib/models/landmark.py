@@ -29,7 +29,15 @@ import pandas as pd
 from PRIMELib.clinical.schema import LAB_NAMES
 from PRIMELib.errors import PRIMEInputError
 
-__all__ = ["LANDMARK_DAYS", "Landmark", "landmark_cohort", "landmark_features", "one_month_features"]
+__all__ = [
+    "LANDMARK_DAYS",
+    "Landmark",
+    "bundle_landmark",
+    "curve_grid",
+    "landmark_cohort",
+    "landmark_features",
+    "one_month_features",
+]
 
 #: The one-month visit, in days after treatment start.
 LANDMARK_DAYS = 30.0
@@ -144,3 +152,32 @@ def landmark_cohort(
         excluded=days.index[~after],
         landmark_days=landmark_days,
     )
+
+
+def bundle_landmark(manifest: dict) -> float | None:
+    """The landmark (days) a bundle's PRIME-S was trained with, from its manifest; None: survival
+    counted from treatment start (no one-month feature, the paper's way, or a bundle from before)."""
+    days = manifest.get("training", {}).get("cohort", {}).get("landmark", {}).get("days")
+    return float(days) if days else None
+
+
+def curve_grid(
+    follow_up_days: float, landmark_days: float | None, last_month: int, days_per_month: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where a patient's survival curve is read: ``(months, model_days, shown)``.
+
+    ``months``: months from treatment start, every whole month up to the training follow-up (at least
+    ``last_month``); with a landmark the curve starts at it (S = 1 there: the patient is alive at the
+    landmark) and the whole months before it are dropped. ``model_days``: the same times on the model's
+    clock (days from the landmark). ``shown``: the months within the training follow-up (which, for a
+    landmark model, was counted from the landmark).
+    """
+    landmark = float(landmark_days or 0.0)
+    end_days = float(follow_up_days) + landmark  # the training follow-up on the treatment-start clock
+    months = np.arange(0, max(int(end_days // days_per_month), last_month) + 1, dtype=float)
+    if landmark:
+        start = landmark / days_per_month
+        months = np.concatenate([[start], months[months > start]])
+    model_days = np.maximum(months * days_per_month - landmark, 0.0)
+    shown = months <= max(end_days / days_per_month, 1.0)
+    return months, model_days, shown

@@ -73,7 +73,24 @@ def _bin_edges(parameterValues, **kwargs):  # noqa: N803  (PyRadiomics' signatur
     extremes = np.array([values.min(), values.max()], dtype=values.dtype)
     if values.dtype.kind == "f" and np.isnan(extremes).any():
         return original(parameterValues, **kwargs)  # Python's min/max order NaNs their own way
+    _check_bin_number(float(extremes[1]) - float(extremes[0]), kwargs.get("binWidth", 25))
     return original(extremes, **kwargs)
+
+
+def _check_bin_number(span: float, width: float) -> None:
+    """Refuse a bin width that would give more than ``params.MAX_BINS`` grey levels over the ROI: the
+    texture matrices grow with the square of that number, and PyRadiomics would exhaust memory first."""
+    from PRIMELib.errors import PRIMEInputError
+    from PRIMELib.radiomics.params import MAX_BINS
+
+    if width > 0 and span / width > MAX_BINS:
+        raise PRIMEInputError(
+            f"binWidth {width:g} cuts the tumour's intensity range ({span:g}) into {span / width:,.0f} bins.",
+            field="params binWidth",
+            value=width,
+            expected=f"at most {MAX_BINS:,} bins over the tumour's range (binWidth ≥ {span / MAX_BINS:.3g})",
+            hint="PRIME's parameter sets use binWidth 25 on intensities normalised to a scale of 100.",
+        )
 
 
 def _apply_binning(self, matrix):

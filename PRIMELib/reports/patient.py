@@ -98,6 +98,13 @@ def load_result(result: object) -> dict[str, object]:
             expected="a number from 0 to 1",
         )
     _number(data, "risk_score")
+    if data.get("survival_landmark_days") is not None and _number(data, "survival_landmark_days") <= 0:
+        raise PRIMEInputError(
+            f"survival_landmark_days = {data['survival_landmark_days']} is not a landmark.",
+            field="survival_landmark_days",
+            value=data["survival_landmark_days"],
+            expected="days after treatment start, > 0, or null",
+        )
     for name in ("survival", "inputs"):
         if not isinstance(data[name], Mapping):
             raise PRIMEInputError(
@@ -126,6 +133,16 @@ def _number(data: Mapping, name: str) -> float:
             expected="a finite number",
         )
     return float(value)
+
+
+def landmark_phrase(data: Mapping) -> str:
+    """ "" for survival from treatment start; for a landmark model (models/landmark.py) whose curve is
+    survival of a patient alive at the landmark, e.g. "for patients alive at 1 month"."""
+    days = data.get("survival_landmark_days")
+    if not days:
+        return ""
+    when = "1 month" if float(days) == 30.0 else f"day {float(days):g}"
+    return f"for patients alive at {when}"
 
 
 def _curve(data: dict) -> tuple[list[tuple[float, float]], str]:
@@ -327,7 +344,8 @@ def patient_report_document(
     ]
     rows += [
         {
-            "endpoint": f"PRIME-S: predicted survival at {m} months",
+            "endpoint": f"PRIME-S: predicted survival at {m} months"
+            + (f" ({landmark_phrase(data)})" if landmark_phrase(data) else ""),
             "value": f"{float(data['survival'][f'{m}_months']):.3f} "
             f"({100 * float(data['survival'][f'{m}_months']):.1f} %)",
             "class": "",
@@ -342,7 +360,7 @@ def patient_report_document(
     figures: dict[str, Path] = {}
     curve, kind = _curve(data)
     survival_png = save_figure(
-        survival_figure(curve, kind, data["survival"], str(data["risk_group"])),
+        survival_figure(curve, kind, data["survival"], str(data["risk_group"]), landmark_phrase(data)),
         figure_folder,
         "survival_curve",
         figure_formats,
@@ -351,6 +369,12 @@ def patient_report_document(
     doc.figure(
         survival_png["survival_curve.png"],
         caption="Predicted overall survival of this case; dots mark 6, 12, 24 and 36 months."
+        + (
+            f" PRIME-S is a landmark model: this is survival {landmark_phrase(data)}, in months from "
+            "the start of treatment, and the curve starts at the landmark."
+            if landmark_phrase(data)
+            else ""
+        )
         + (" Only those months are known for this result: the lines join them." if kind == "points" else ""),
     )
 

@@ -39,9 +39,14 @@ def save_figure(
 
 
 def survival_figure(
-    curve: Sequence[tuple[float, float]], kind: str, survival: Mapping[str, float], risk_group: str
+    curve: Sequence[tuple[float, float]],
+    kind: str,
+    survival: Mapping[str, float],
+    risk_group: str,
+    condition: str = "",
 ) -> Figure:
-    """S(t) over months; ``kind`` "steps" (a bundle's step function), "smooth" or "points"."""
+    """S(t) over months; ``kind`` "steps" (a bundle's step function), "smooth" or "points";
+    ``condition``: a landmark model's, e.g. "for patients alive at 1 month" (reports/patient.py)."""
     figure = Figure(figsize=(6.4, 3.6), layout="constrained")
     axes = figure.subplots()
     months = [m for m, _ in curve]
@@ -65,6 +70,8 @@ def survival_figure(
     axes.set_xticks(range(0, int(axes.get_xlim()[1]) + 1, 6))
     axes.set_xlabel("months from the start of treatment")
     axes.set_ylabel("predicted overall survival")
+    if condition:
+        axes.set_title(f"survival {condition}", fontsize=9)
     axes.grid(alpha=0.3)
     axes.legend(loc="lower left", frameon=False)
     return figure

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from PRIMELib.errors import PRIMEInputError
 from PRIMELib.models.fusion import BayesianModelAveragingSurvival, LateFusionClassifier
 from PRIMELib.models.pipelines import model_pipeline
 from PRIMELib.models.response import RESPONSE_GRIDS
@@ -82,7 +83,22 @@ def fit_candidates(
         )  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=UserWarning)
-            search.fit(X[endpoint], labels[endpoint])
+            try:
+                search.fit(X[endpoint], labels[endpoint])
+            except ValueError as error:
+                if "n_neighbors <= n_samples" not in str(error):
+                    raise
+                # Stacking's k-nearest-neighbours member (k = 15) fits on 4/5 of an inner training fold:
+                # a small cohort split by outer and inner folds leaves it fewer cases than k.
+                raise PRIMEInputError(
+                    f"The {endpoint} {modality} '{algorithm}' model has too few cases to fit in some "
+                    f"cross-validation folds ({error}).",
+                    field="response_algorithms",
+                    value=algorithm,
+                    expected="about 20 or more training cases in every inner fold of every outer fold",
+                    hint="Train on more patients, use fewer outer folds (--outer-folds), or leave "
+                    f"'{algorithm}' out of the response algorithms.",
+                ) from error
         candidates.append(Candidate(endpoint, modality, algorithm, search, time.perf_counter() - t0))
     return candidates
 

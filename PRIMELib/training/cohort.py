@@ -192,6 +192,14 @@ def landmark_report(landmark: Landmark | None, columns, split: dict[str, pd.Inde
     from PRIMELib.models.landmark import landmark_features
 
     if landmark is None:
+        offered = landmark_features(columns["clinical"])
+        if offered:  # landmark_days 0: the paper's way, by choice
+            return {
+                "days": None,
+                "features": offered,
+                "note": f"survival counted from treatment start although {', '.join(offered)} need the "
+                "one-month visit (the paper's way, landmark_days 0): immortal-time bias, see METHOD.md",
+            }
         return {"days": None, "note": "survival counted from treatment start (no one-month feature offered)"}
     excluded = landmark.excluded
     return {

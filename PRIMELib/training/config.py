@@ -40,12 +40,33 @@ class TrainingConfig:
     outer_folds: int = 5
     outer_repeats: int = 1
     #: When one-month features (ΔMON, ΔPT, …) are offered, PRIME-S is a landmark model from this day
-    #: (models/landmark.py): trained and reported on patients alive past it, timed from it. None (for
-    #: now the default): the paper's way, clock at treatment start (immortal-time bias). Opt-in until
-    #: ``prime evaluate`` and the bundle's survival curves apply the recorded landmark too.
-    landmark_days: float | None = None
+    #: (models/landmark.py): trained, evaluated and scored on patients alive past it, timed from it.
+    #: "auto" (the default): 30 days when a one-month feature is offered, else none; a number of days:
+    #: that landmark when one is offered; 0 or None: the paper's way, clock at treatment start for
+    #: everyone (immortal-time bias; METHOD.md).
+    landmark_days: float | str | None = "auto"
+
+    def landmark_for(self, columns) -> float | None:
+        """The landmark (days) PRIME-S uses with these input columns; None: clock at treatment start."""
+        from PRIMELib.models.landmark import LANDMARK_DAYS, landmark_features
+
+        if not self.landmark_days or not landmark_features(columns):
+            return None
+        return LANDMARK_DAYS if self.landmark_days == "auto" else float(self.landmark_days)
 
     def check(self) -> None:
+        days = self.landmark_days
+        if (
+            days is not None
+            and days != "auto"
+            and (isinstance(days, bool) or not isinstance(days, int | float) or not 0 <= days < float("inf"))
+        ):
+            raise PRIMEInputError(
+                f"The landmark must be 'auto', 0 (none: the paper's way) or a number of days; got {days!r}.",
+                field="landmark_days",
+                value=days,
+                expected="auto, 0, or days after treatment start (the one-month visit is 30)",
+            )
         if self.outer_folds == 1 or self.outer_folds < 0:
             raise PRIMEInputError(
                 "Nested validation needs at least 2 outer folds (or 0 to skip it).",

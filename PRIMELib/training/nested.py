@@ -14,6 +14,8 @@ per-fold metrics and their mean are kept too.
 Outer folds are stratified by response × death (by response alone when a stratum is too small), seeded
 by ``random_state`` (repeat ``r`` by ``random_state + r``). They run one after the other, in parallel
 on local cores (``n_jobs`` > 1: one process per fold, spawned), or on a Dask cluster (``scheduler``).
+With ``final_fit``, the final model (the whole procedure on all of ``data``) is one more task of the
+same pool: 5 folds on 2 workers leave one worker idle in the last round, which the final fit fills.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from PRIMELib.progress import ProgressCallback, report, scaled
 from PRIMELib.training.baselines import BASELINES, fit_baselines, predict_baselines
 from PRIMELib.training.cohort import label_text, without_rare_missing
 from PRIMELib.training.config import TrainingConfig
-from PRIMELib.training.procedure import fit_procedure
+from PRIMELib.training.procedure import FittedProcedure, fit_procedure
 
 __all__ = ["NestedEstimate", "OuterFold", "nested_estimate", "outer_folds"]
 
@@ -62,6 +64,8 @@ class NestedEstimate:
     results: list[OuterFold]
     metrics: dict[str, dict[str, object]]
     seconds: float
+    #: The whole procedure fitted on all of the data (``nested_estimate(..., final_fit=True)``).
+    final: FittedProcedure | None = None
 
     def stage_seconds(self) -> dict[str, float]:
         """Seconds per stage, summed over the outer folds (CPU-side work, whatever ran in parallel)."""
@@ -136,23 +140,41 @@ def _run(args) -> OuterFold:  # a top-level function: worker processes and Dask 
     return run_outer_fold(*args)
 
 
+def _fit_final(args) -> FittedProcedure:  # the final fit, as a task beside the outer folds
+    data, config = args
+    return fit_procedure(data, config)
+
+
 def nested_estimate(
     data: TrainingData,
     config: TrainingConfig,
     *,
     progress: ProgressCallback | None = None,
     scheduler: str | None = None,
+    final_fit: bool = False,
 ) -> NestedEstimate:
-    """Estimate the whole procedure on ``data`` (the training set) by nested cross-validation."""
+    """Estimate the whole procedure on ``data`` (the training set) by nested cross-validation.
+
+    ``final_fit``: also fit the final model on all of ``data`` (``NestedEstimate.final``), as one more
+    task beside the folds when they run in parallel; its models are the same as ``fit_procedure``'s.
+    """
     started = time.perf_counter()
     folds = outer_folds(data, config)
-    total = len(folds)
+    total = len(folds) + bool(final_fit)
     parallel = scheduler is not None or (config.n_jobs > 1 and total > 1)
     # Inside a parallel fold the grid searches run serially: the folds already use the workers.
     inner = replace(config, n_jobs=1) if parallel else config
     tasks = [(data, r, f, tr, te, inner) for r, f, tr, te in folds]
     results: list[OuterFold] = []
-    report(progress, 0.0, f"Nested validation: {total} outer folds")
+    final: list[FittedProcedure] = []
+
+    def collect(result: OuterFold | FittedProcedure) -> None:
+        (results if isinstance(result, OuterFold) else final).append(result)
+        done = len(results) + len(final)
+        what = "Final fit" if isinstance(result, FittedProcedure) else f"Outer fold {len(results)}"
+        report(progress, done / total, f"{what} done ({done}/{total} tasks)")
+
+    report(progress, 0.0, f"Nested validation: {len(folds)} outer folds")
     if scheduler is not None:
         try:
             from distributed import Client
@@ -165,18 +187,19 @@ def nested_estimate(
                 hint="Install PRIME with the 'cluster' extra (pip install 'PRIMELib[cluster]').",
             ) from error
         with Client(scheduler) as client:
-            futures = [client.submit(_run, task, pure=False) for task in tasks]
+            futures = [client.submit(_fit_final, (data, inner), pure=False)] if final_fit else []
+            futures += [client.submit(_run, task, pure=False) for task in tasks]
             for future in dask_completed(futures):
-                results.append(future.result())
-                report(progress, len(results) / total, f"Outer fold {len(results)}/{total} done")
+                collect(future.result())
     elif parallel:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(config.n_jobs, total), mp_context=context) as pool:
-            futures = [pool.submit(_run, task) for task in tasks]
+            # The final fit goes first: it is the largest task (all the cases).
+            futures = [pool.submit(_fit_final, (data, inner))] if final_fit else []
+            futures += [pool.submit(_run, task) for task in tasks]
             try:
                 for future in as_completed(futures):
-                    results.append(future.result())
-                    report(progress, len(results) / total, f"Outer fold {len(results)}/{total} done")
+                    collect(future.result())
             except BaseException:
                 for future in futures:
                     future.cancel()
@@ -184,12 +207,20 @@ def nested_estimate(
     else:
         for i, task in enumerate(tasks):
             sub = scaled(progress, i / total, (i + 1) / total)
-            report(progress, i / total, f"Nested validation: outer fold {i + 1}/{total}")
+            report(progress, i / total, f"Nested validation: outer fold {i + 1}/{len(folds)}")
             results.append(run_outer_fold(*task, progress=sub))
+        if final_fit:
+            report(progress, len(folds) / total, "Final fit on the whole training set")
+            final.append(fit_procedure(data, config, progress=scaled(progress, len(folds) / total, 1.0)))
     results.sort(key=lambda r: (r.repeat, r.fold))
     metrics = nested_metrics(data, results, config)
     return NestedEstimate(
-        config.outer_folds, config.outer_repeats, results, metrics, time.perf_counter() - started
+        config.outer_folds,
+        config.outer_repeats,
+        results,
+        metrics,
+        time.perf_counter() - started,
+        final[0] if final else None,
     )
 
 

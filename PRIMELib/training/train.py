@@ -10,9 +10,8 @@ import pandas as pd
 from PRIMELib.cohort_data import TrainingData, cases_without_radiomics
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.models.encoding import reference_and_range, source_columns
-from PRIMELib.models.landmark import landmark_features
 from PRIMELib.models.pipelines import selected_features, split_modalities
-from PRIMELib.progress import ProgressCallback, report, scaled
+from PRIMELib.progress import ProgressCallback, report
 from PRIMELib.training.baselines import fit_baselines
 from PRIMELib.training.cohort import (
     apply_landmark,
@@ -76,22 +75,20 @@ def train_prime(
     # One-month features make PRIME-S a landmark model (models/landmark.py): its clock starts at the
     # landmark, and patients who died or were censored before it do not train or score it.
     original, landmark = data, None
-    if config.landmark_days and landmark_features(columns["clinical"]):
-        data, landmark = apply_landmark(data, config.landmark_days)
+    landmark_days = config.landmark_for(columns["clinical"])
+    if landmark_days:
+        data, landmark = apply_landmark(data, landmark_days)
     train = split["train"]
     train_data = data.subset(train)
     check_training_set(train_data, config)
-    nested, final_start = None, 0.0
+    nested = None
     if config.outer_folds:
-        final_start = (
-            config.outer_folds * config.outer_repeats / (config.outer_folds * config.outer_repeats + 1)
-        )
-        nested = nested_estimate(
-            train_data, config, progress=scaled(progress, 0.0, final_start), scheduler=scheduler
-        )
-    fitted = fit_procedure(
-        train_data, config, progress=scaled(progress, final_start, 1.0) if progress else None
-    )
+        # The final fit runs as one more task of the outer folds' pool: with 5 folds on 2 workers, one
+        # worker would otherwise sit idle in the last round (same models either way: see the tests).
+        nested = nested_estimate(train_data, config, progress=progress, scheduler=scheduler, final_fit=True)
+        fitted = nested.final
+    else:
+        fitted = fit_procedure(train_data, config, progress=progress)
     baselines = fit_baselines(train_data, config)
     prime_r, prime_s = fitted.prime_r, fitted.prime_s
     sets = {name: ids for name, ids in split.items() if len(ids)}

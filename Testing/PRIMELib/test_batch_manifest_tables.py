@@ -134,3 +134,11 @@ def test_unreadable_manifests_name_the_manifest(tmp_path: Path, name: str, conte
     with pytest.raises(PRIMEInputError, match=f"The manifest '.*{name}' {match}") as caught:
         read_manifest(path)
     assert caught.value.field == "manifest"
+
+
+def test_a_tilde_path_of_no_such_user_is_kept_as_written(tmp_path: Path):
+    """'~0' (hypothesis found it): expanduser raised RuntimeError for a user that does not exist."""
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("case_id,arterial,venous,mask\nP1,a.nrrd,v.nrrd,~no_such_user_prime/m.nrrd\n")
+    (case,) = read_manifest(manifest)
+    assert case.arterial_mask == tmp_path / "~no_such_user_prime" / "m.nrrd"

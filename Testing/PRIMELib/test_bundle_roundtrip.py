@@ -180,8 +180,16 @@ def test_scoring_gives_the_full_result_and_explanations_that_add_up(bundle):
     # The survival curve starts at 1, never rises, and holds the reported months.
     curve = [point["survival"] for point in result.survival_curve]
     assert curve[0] == pytest.approx(1.0) and all(b <= a + 1e-12 for a, b in itertools.pairwise(curve))
-    assert result.survival["12_months"] == pytest.approx(curve[12])
-    assert result.survival["12_months"] == pytest.approx(bundle.prime_s.survival_at(frame, [365.25])[0, 0])
+    # The test bundle offers ΔMON, so PRIME-S is a 30-day landmark model (models/landmark.py): its curve
+    # is in months from treatment start and starts at the landmark; month 12 is 365.25 − 30 days on the
+    # model's clock.
+    landmark = bundle.manifest["training"]["cohort"]["landmark"]["days"]
+    assert landmark == 30.0 and result.survival_landmark_days == landmark
+    at = {point["month"]: point["survival"] for point in result.survival_curve}
+    assert result.survival["12_months"] == pytest.approx(at[12])
+    assert result.survival["12_months"] == pytest.approx(
+        bundle.prime_s.survival_at(frame, [365.25 - landmark])[0, 0]
+    )
     json.dumps(result.to_dict(), allow_nan=False)
 
 
@@ -303,3 +311,16 @@ def test_prime_score_refuses_another_bundle_before_any_work(tmp_path, capsys):
                  "--model", str(bundle_path()), "--model-sha256", "0" * 64])  # fmt: skip
     assert code == 2 and "not the expected" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bundle_from_before_the_kind_labels_has_every_row_labelled_by_kind():
+    """The shipped demonstration bundle names its sets cv/train/test/external: the card labels them."""
+    from PRIMELib.bundle import load_bundle, model_card_markdown
+    from PRIMELib.paths import resource_path
+
+    manifest = load_bundle(resource_path("models", "prime_demo.prime")).manifest
+    assert set(manifest["metrics"]) == {"cv", "train", "test", "external"}
+    rows = [line.split("|")[1].strip() for line in model_card_markdown(manifest).splitlines()
+            if line.startswith("| ") and ("0." in line)]  # fmt: skip
+    assert rows[:4] == ["selection-CV", "apparent", "internal test", "external"]
+    assert "predates nested validation" in model_card_markdown(manifest)

@@ -62,6 +62,17 @@ def _labels(rows: pd.DataFrame) -> np.ndarray:
     return make_survival_labels(rows["os_event"].to_numpy(), rows["os_days"].to_numpy())
 
 
+#: The test bundle offers ΔMON, so PRIME-S is a 30-day landmark model (models/landmark.py).
+LANDMARK = 30.0
+
+
+def _at_landmark(rows: pd.DataFrame) -> pd.DataFrame:
+    """PRIME-S's cases as training had them: alive past the landmark, timed from it."""
+    kept = rows[rows["os_days"] > LANDMARK].copy()
+    kept["os_days"] -= LANDMARK
+    return kept
+
+
 def test_the_bundles_own_split_is_found_from_digests_without_storing_case_ids(bundle, evaluation):
     truth = split_cohort(cohort(), trained().config)  # the split training made, recomputed
     predictions = evaluation.predictions
@@ -104,9 +115,11 @@ def test_predictions_equal_bundle_score_case_by_case(bundle, evaluation):
 
 def test_metrics_are_those_of_the_metric_functions_and_of_training(bundle, evaluation):
     predictions = evaluation.predictions
-    train = predictions[predictions["set"] == "train"]
+    assert bundle.manifest["training"]["cohort"]["landmark"]["days"] == LANDMARK
+    train = _at_landmark(predictions[predictions["set"] == "train"])
     for name in ("test", "external"):
         rows = predictions[predictions["set"] == name]
+        kept = _at_landmark(rows)
         result = evaluation.sets[name]
         assert result.censoring_reference == name  # IPCW: the evaluated set's own censoring
         for model, column in ((PRIME_R, "prime_r_probability"), ("clinical", "clinical_probability")):
@@ -114,9 +127,9 @@ def test_metrics_are_those_of_the_metric_functions_and_of_training(bundle, evalu
                 rows["response"], rows[column], bundle.response_threshold, n_bootstrap=N_BOOTSTRAP
             )
             assert to_jsonable(result.response[model]) == to_jsonable(direct)  # NaN-aware
-        inputs = cohort().features.loc[rows.index]
+        inputs = cohort().features.loc[kept.index]
         direct = survival_metrics(
-            _labels(train), _labels(rows), rows["prime_s_risk"].to_numpy(),
+            _labels(train), _labels(kept), kept["prime_s_risk"].to_numpy(),
             lambda times, inputs=inputs: bundle.prime_s.survival_at(inputs, times),
             risk_cutoff=bundle.risk_cutoff, n_bootstrap=N_BOOTSTRAP,
         )  # fmt: skip
@@ -124,10 +137,12 @@ def test_metrics_are_those_of_the_metric_functions_and_of_training(bundle, evalu
             assert result.survival[key] == pytest.approx(direct[key], rel=1e-12), key
         # Independent implementations on the same cases.
         assert result.response[PRIME_R]["auc"] == pytest.approx(
-            roc_auc_score(rows["response"], bundle.prime_r.predict_proba(inputs)[:, 1])
+            roc_auc_score(
+                rows["response"], bundle.prime_r.predict_proba(cohort().features.loc[rows.index])[:, 1]
+            )
         )
         harrell = concordance_index_censored(
-            rows["os_event"].astype(bool), rows["os_days"], bundle.prime_s.predict(inputs)
+            kept["os_event"].astype(bool), kept["os_days"], bundle.prime_s.predict(inputs)
         )[0]
         assert result.survival["c_index"] == pytest.approx(harrell)
         # The same numbers training recorded in the manifest for these sets.
@@ -140,7 +155,7 @@ def test_metrics_are_those_of_the_metric_functions_and_of_training(bundle, evalu
 def test_kaplan_meier_hazard_ratios_and_subgroups_use_the_frozen_risk_groups(bundle, evaluation):
     predictions = evaluation.predictions
     frame = _frame()
-    rows = predictions[predictions["set"] == "external"]
+    rows = _at_landmark(predictions[predictions["set"] == "external"])  # PRIME-S's cases
     result = evaluation.sets["external"]
     event, time = rows["os_event"].to_numpy().astype(bool), rows["os_days"].to_numpy()
     high = (rows["prime_s_risk"] > bundle.risk_cutoff).to_numpy()

@@ -139,6 +139,7 @@ def csv_texts(draw) -> bytes:
 )
 @example(b"", "manifest.xlsx")  # not a workbook: was zipfile's BadZipFile
 @example(b"arterial,case_id,venous,mask\nP1,P1,a,v,m\n", "manifest.csv")  # rows wider than the header
+@example(b"case_id,arterial,venous,mask\nP1,P1,P1,~0", "manifest.csv")  # '~0': no such user's home
 def test_any_manifest_is_read_or_refused_with_a_prime_error(content, name):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name

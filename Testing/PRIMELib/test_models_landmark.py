@@ -68,3 +68,19 @@ def test_labels_of_different_patients_are_refused():
     assert error.value.field == "os_event"
     with pytest.raises(PRIMEInputError, match="pandas Series"):
         landmark_cohort(np.array([40, 50]), pd.Series([1, 0]))
+
+
+def test_curve_grid_starts_at_the_landmark_and_reads_the_model_on_its_own_clock():
+    from PRIMELib.models.landmark import bundle_landmark, curve_grid
+
+    # 30-day months (hand-checkable): landmark at day 45 = month 1.5, follow-up 100 days from it.
+    months, model_days, shown = curve_grid(100.0, 45.0, 6, 30.0)
+    assert months.tolist() == [1.5, 2, 3, 4, 5, 6]
+    assert model_days.tolist() == [0, 15, 45, 75, 105, 135]
+    assert shown.tolist() == [True, True, True, True, False, False]  # 145 days from treatment start
+    months, model_days, shown = curve_grid(100.0, None, 4, 30.0)  # no landmark: from month 0
+    assert months.tolist() == [0, 1, 2, 3, 4] and model_days.tolist() == [0, 30, 60, 90, 120]
+    assert shown.tolist() == [True, True, True, True, False]
+    assert bundle_landmark({"training": {"cohort": {"landmark": {"days": 30.0}}}}) == 30.0
+    assert bundle_landmark({"training": {"cohort": {"landmark": {"days": None}}}}) is None
+    assert bundle_landmark({}) is None  # a bundle from before the landmark

@@ -13,7 +13,9 @@ from sksurv.metrics import concordance_index_censored
 
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.models import SelectionSettings
+from PRIMELib.models.pipelines import split_modalities
 from PRIMELib.training import TrainingConfig, TrainingData, split_cohort, train_prime
+from PRIMELib.training.cohort import apply_landmark
 from PRIMELib.training.nested import nested_estimate, outer_folds, run_outer_fold
 
 #: One algorithm per endpoint, one grid point, 3 inner and 3 outer folds: the cheapest whole procedure.
@@ -68,13 +70,19 @@ def test_the_nested_estimate_is_the_metric_of_the_pooled_out_of_fold_predictions
     assert len(ids) == len(set(ids)) == result.cohort["train"]["n"]  # each training case held out once
     order = data.features.index.get_indexer(ids)
     y = data.response.to_numpy()[order]
-    event, time = data.os_event.to_numpy()[order].astype(bool), data.os_days.to_numpy()[order]
+    # PRIME-S (ΔMON offered) is a 30-day landmark model: its cases are those alive past day 30, timed
+    # from it, in the same pooled order.
+    assert result.cohort["landmark"]["days"] == 30.0
+    landmarked, _ = apply_landmark(data, 30.0)
+    alive = landmarked.has_survival.to_numpy()[order]
+    event = landmarked.os_event.to_numpy()[order][alive].astype(bool)
+    time = landmarked.os_days.to_numpy()[order][alive]
     for name, key in (("prime_r", "auc"), ("clinical_logistic", "auc"), ("radiomics_random_forest", "auc")):
         pooled = np.concatenate([r.predictions[name] for r in nested.results])
         assert nested.metrics[name][key] == pytest.approx(roc_auc_score(y, pooled))
     for name in ("prime_s", "clinical_cox", "radiomics_coxnet"):
         pooled = np.concatenate([r.predictions[name] for r in nested.results])
-        expected = concordance_index_censored(event, time, pooled)[0]
+        expected = concordance_index_censored(event, time, pooled[alive])[0]
         assert nested.metrics[name]["c_index"] == pytest.approx(expected)
     for name, entry in nested.metrics.items():
         key = "auc" if "auc" in entry else "c_index"
@@ -114,14 +122,27 @@ def test_every_metric_is_labelled_by_kind_and_the_baselines_sit_beside_the_fused
 
 
 def test_nested_validation_is_repeatable_with_its_seed_and_the_same_in_parallel():
-    """The outer folds run again in two spawned worker processes give the very same estimate."""
+    """The outer folds run again in two spawned worker processes give the very same estimate; the final
+    fit run as one more task of that pool gives the very models train_prime fits after the folds."""
     serial = nested_result()
     config = TrainingConfig(**{**TINY, "n_jobs": 2})
-    train = tiny().subset(split_cohort(tiny(), config)["train"])
-    parallel = nested_estimate(train, config)
+    data = tiny()  # as train_prime sees it: PRIME-S counted from the one-month landmark
+    landmark = config.landmark_for(split_modalities(data.features.columns)["clinical"])
+    if landmark:
+        data = apply_landmark(data, landmark)[0]
+    train = data.subset(split_cohort(tiny(), config)["train"])
+    parallel = nested_estimate(train, config, final_fit=True)
     assert parallel.metrics == serial.nested.metrics
     for a, b in zip(parallel.results, serial.nested.results, strict=True):
         assert a.test_ids == b.test_ids and a.chosen == b.chosen
+    final, cases = parallel.final, tiny().features
+    np.testing.assert_array_equal(final.predict_response(cases), serial.prime_r.predict_proba(cases)[:, 1])
+    np.testing.assert_array_equal(final.predict_risk(cases), serial.prime_s.predict(cases))
+    days = [180.0, 365.0, 730.0]
+    np.testing.assert_array_equal(
+        final.prime_s.survival_at(cases, days), serial.prime_s.survival_at(cases, days)
+    )
+    assert (final.threshold, final.risk_cutoff) == (serial.response_threshold, serial.risk_cutoff)
 
 
 def test_outer_fold_settings_are_checked():
@@ -135,25 +156,47 @@ def test_outer_fold_settings_are_checked():
     assert raised.value.field == "outer_folds" and "--outer-folds" in raised.value.hint
 
 
+#: Shuffles the permutation test averages over, and its cohort size.
+PERMUTATIONS, NULL_PATIENTS = 3, 150
+
+
 def test_shuffled_outcomes_give_nested_estimates_near_one_half():
-    """A permutation test of the whole train_prime: outcomes shuffled across patients (response and
-    survival rows kept together), so no input carries signal. With 150 patients the null SD of an AUC
-    is about 0.05, so 0.5 ± 0.1 is about two SDs; the seed is fixed."""
-    frame = cohort_frame(n=150, n_radiomics=6, n_external=0, seed=11)
-    order = np.random.default_rng(11).permutation(len(frame))
-    for column in ("response", "os_days", "os_event"):
-        frame[column] = frame[column].to_numpy()[order]
+    """A permutation test of the whole procedure, nested: outcomes shuffled across patients (response and
+    survival rows kept together), so no input carries signal, and the nested estimate run on each of
+    ``PERMUTATIONS`` shuffles; their mean must be 0.5 ± 0.07 (the issue's bar).
+
+    One shuffle is not enough: with 150 patients and 3 outer folds a single nested AUC or C-index
+    spreads about ±0.05 around its mean (0.36 was seen). And pooled out-of-fold estimates
+    under the null sit somewhat *below* 0.5 on small cohorts, a known effect of cross-validation (the
+    outcomes are a permutation of fixed values, so a chance association the rest of the cohort teaches
+    is, on average, reversed in the held-out fold): measured with this configuration, a mean
+    of about 0.45 (AUC) with 100 patients and 0.48 with 150, where 15 shuffles over 5 cohorts gave
+    AUC 0.42–0.54 and C 0.41–0.54. Hence 150 patients and the mean of 3 shuffles (SD of the mean about
+    0.02): every cohort seed tried, 1 to 5 and 11, kept both means within the bar (lowest 0.455)."""
+    frame = cohort_frame(n=NULL_PATIENTS, n_radiomics=6, n_external=0, seed=11)
+    rng = np.random.default_rng(11)
     config = TrainingConfig(**{**TINY, "test_size": 0.0, "n_bootstrap": 0})
-    nested = train_prime(TrainingData.from_frame(frame), config).metrics["nested"]
-    assert nested["response"]["auc"] == pytest.approx(0.5, abs=0.1)
-    assert nested["survival"]["c_index"] == pytest.approx(0.5, abs=0.1)
+    auc, c_index = [], []
+    for _ in range(PERMUTATIONS):
+        order = rng.permutation(len(frame))
+        shuffled = frame.copy()
+        for column in ("response", "os_days", "os_event"):
+            shuffled[column] = frame[column].to_numpy()[order]
+        metrics = nested_estimate(TrainingData.from_frame(shuffled), config).metrics
+        auc.append(metrics["prime_r"]["auc"])
+        c_index.append(metrics["prime_s"]["c_index"])
+    print(f"\nshuffled outcomes, nested AUC {np.round(auc, 3)}, C-index {np.round(c_index, 3)}")
+    assert np.mean(auc) == pytest.approx(0.5, abs=0.07), auc
+    assert np.mean(c_index) == pytest.approx(0.5, abs=0.07), c_index
 
 
 def test_nested_validation_on_a_local_dask_cluster_gives_the_same_estimate():
     distributed = pytest.importorskip("distributed", reason="dask.distributed is in the cluster extra")
     serial = nested_result()
     config = TrainingConfig(**TINY)
-    train = tiny().subset(split_cohort(tiny(), config)["train"])
+    # As train_prime sees it: PRIME-S counted from the one-month landmark (ΔMON offered).
+    landmarked, _ = apply_landmark(tiny(), config.landmark_for(tiny().features.columns))
+    train = landmarked.subset(split_cohort(tiny(), config)["train"])
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         remote = nested_estimate(train, config, scheduler=cluster.scheduler_address)
     assert remote.metrics == serial.nested.metrics

@@ -14,7 +14,11 @@ Each is repeated (``--repeats``; more for ``bundle.score()``) and printed as min
 the load average before and after: these machines are shared, and a busy machine slows everything.
 Goals (issue 18): a warm Score click in ≤ 5 s; scoring a feature row in ≤ 50 ms.
 
-Usage: ``python Testing/bench/bench_scoring.py [--repeats N]``.
+``--rows-only`` measures ``bundle.score()`` alone, on the bundle's own check cases (synthetic rows: the
+training medians and two patterns at the edges of the typical ranges, one of them with three clinical
+values missing), without extraction; ``--profile`` adds where that time goes (cProfile, top functions).
+
+Usage: ``python Testing/bench/bench_scoring.py [--repeats N] [--rows N] [--rows-only] [--profile]``.
 """
 
 from __future__ import annotations
@@ -85,15 +89,56 @@ class _Worker:
         self.process.wait(timeout=60)
 
 
+def _score_rows(bundle, rows: list[dict], calls: int, profile: bool) -> None:
+    """Time ``bundle.score()`` on ``rows`` in turn, after one call that prepares the bundle."""
+    bundle.score(rows[0])  # the first call also prepares the reference case's model inputs
+    times = []
+    for call in range(calls):
+        started = time.perf_counter()
+        bundle.score(rows[call % len(rows)])
+        times.append(time.perf_counter() - started)
+    print(_row("bundle.score() on a feature row", times, "ms"), flush=True)
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for call in range(calls):
+            bundle.score(rows[call % len(rows)])
+        profiler.disable()
+        print(f"where bundle.score() spends its time ({calls} calls, cProfile, cumulative):")
+        pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(20)
+
+
+def _check_rows(bundle) -> list[dict]:
+    """The bundle's stored check cases, and the last of them with three clinical values missing."""
+    rows = [dict(case) for case in bundle.manifest["checks"]["cases"]]
+    clinical = sorted(bundle.required_features["clinical"])
+    limit = bundle.max_imputed if bundle.max_imputed is not None else 3
+    rows.append({**rows[-1], **{name: None for name in clinical[: min(3, limit)]}})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each process measurement")
     parser.add_argument("--rows", type=int, default=30, help="bundle.score() calls")
+    parser.add_argument("--rows-only", action="store_true", help="only bundle.score(), on check cases")
+    parser.add_argument("--profile", action="store_true", help="profile bundle.score() (cProfile)")
     arguments = parser.parse_args()
+
+    print(f"load average before: {_load()}", flush=True)
+    if arguments.rows_only:
+        from PRIMELib.bundle import DEFAULT_BUNDLE, load_bundle
+
+        bundle = load_bundle(DEFAULT_BUNDLE)
+        _score_rows(bundle, _check_rows(bundle), arguments.rows, arguments.profile)
+        print(f"goal: a feature row ≤ 50 ms\nload average after: {_load()}")
+        return
 
     from PRIMELib.demo import write_demo_case
 
-    print(f"load average before: {_load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="prime-bench-scoring-") as folder:
         folder = Path(folder)
         case = write_demo_case(folder / "case")
@@ -123,15 +168,8 @@ def main() -> None:
         loading = time.perf_counter() - started
         values, _ = clinical_features(load_clinical_record(case.clinical_record))
         features = json.loads((folder / "warm-0" / "result.json").read_text(encoding="utf-8"))["inputs"]
-        row = {**features, **values}
-        bundle.score(row)  # the first call also prepares the reference case's model inputs
-        times = []
-        for _ in range(arguments.rows):
-            started = time.perf_counter()
-            bundle.score(row)
-            times.append(time.perf_counter() - started)
         print(_row("load_bundle (imports included)", [loading]), flush=True)
-        print(_row("bundle.score() on a feature row", times, "ms"), flush=True)
+        _score_rows(bundle, [{**features, **values}], arguments.rows, arguments.profile)
     ratio = statistics.median(cold) / statistics.median(warm)
     print(f"cold / warm (medians): {ratio:.1f}×; goals: warm ≤ 5 s, a feature row ≤ 50 ms")
     print(f"load average after: {_load()}")
