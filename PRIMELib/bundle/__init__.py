@@ -53,26 +53,7 @@ _PARTS = {
 }
 __getattr__ = lazy_exports(__name__, _PARTS)
 
-__all__ = [
-    "CARD_MEMBER",
-    "DEFAULT_BUNDLE",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MANIFEST",
-    "MODEL_MEMBERS",
-    "SUMMARY_MEMBER",
-    "TRUSTED_TYPES",
-    "BundleError",
-    "ModelBundle",
-    "bundle_loads",
-    "bundle_sha256",
-    "cached_bundle",
-    "clear_bundle_cache",
-    "load_bundle",
-    "load_default_model",
-    "model_card_markdown",
-    "save_bundle",
-]
+__all__ = sorted(_PARTS)  # every name the parts export, listed once (in _PARTS)
 
 
 def __dir__() -> list[str]:
