@@ -13,7 +13,9 @@ part a job of its own for another process; the parts' values, merged in part ord
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
@@ -21,9 +23,19 @@ import numpy as np
 import SimpleITK as sitk
 
 from PRIMELib.radiomics.binning import binning_once, forget
-from PRIMELib.radiomics.crop import CropPlan, Normalisation, interpolator_of
+from PRIMELib.radiomics.crop import (
+    CropPlan,
+    Normalisation,
+    interpolator_of,
+    wavelet_margin_voxels,
+    wavelet_region,
+)
 from PRIMELib.radiomics.params import RadiomicsParams
 from PRIMELib.radiomics.plan import PhasePlan, image_names, image_type_of, log_name
+
+#: The wavelet runs slab by slab when the ROI's region has more voxels than this (:func:`_wavelet_boxes`):
+#: a 12 cm tumour's region (2 M voxels at 1 mm) in 4 slabs.
+WAVELET_SLAB_VOXELS = 500_000
 
 #: ``progress(fraction, message)`` inside one phase; raising stops the work.
 PhaseProgress = Callable[[float, str], None]
@@ -206,7 +218,9 @@ def _filtered(job: PhaseJob, image: sitk.Image, mask: sitk.Image, bounding_box) 
 
     PyRadiomics' wavelet generator computes every band at once and holds them all until it is
     exhausted: it is run to its end here keeping only the ROI's box of the wanted bands, so the whole
-    bands are freed before any feature is computed; each box is let go once its features are.
+    bands are freed before any feature is computed; each box is let go once its features are. It runs
+    on the ROI's box plus the filter's support only (``crop.wavelet_region``): the same values there;
+    a large tumour's, slab by slab (:func:`_wavelet_boxes`).
     """
     from radiomics import imageoperations
 
@@ -218,13 +232,77 @@ def _filtered(job: PhaseJob, image: sitk.Image, mask: sitk.Image, bounding_box) 
                 continue  # another part's image type
             if image_type == "LoG":  # this part's sigmas only
                 args["sigma"] = [s for s in args.get("sigma", []) if log_name(s) in job.images]
-        generator = getattr(imageoperations, f"get{image_type}Image")(image, mask, **args)
-        boxes = [
-            (name, *imageoperations.cropToTumorMask(filtered, mask, bounding_box, padDistance=0), kwargs)
-            for filtered, name, kwargs in generator
-            if job.wants(name) and job.plan.classes_for(name, job.params)
-        ]
-        del generator
+        if image_type == "Wavelet":
+            boxes = _wavelet_boxes(job, image, mask, bounding_box, args)
+        else:
+            generator = getattr(imageoperations, f"get{image_type}Image")(image, mask, **args)
+            boxes = [
+                (name, *imageoperations.cropToTumorMask(filtered, mask, bounding_box, padDistance=0), kwargs)
+                for filtered, name, kwargs in generator
+                if job.wants(name) and job.plan.classes_for(name, job.params)
+            ]
+            del generator
         boxes.reverse()
         while boxes:
             yield boxes.pop()
+
+
+def _wavelet_boxes(job: PhaseJob, image: sitk.Image, mask: sitk.Image, bounding_box, args: dict) -> list:
+    """The wanted wavelet bands' ROI boxes, as :func:`_filtered` yields them, in PyRadiomics' order.
+
+    The transform runs on the ROI's region (``crop.wavelet_region``); when that region has more than
+    :data:`WAVELET_SLAB_VOXELS`, on slabs of the ROI's box along z, each on its own region (the slab
+    plus the filter's support). By the region's own argument each slab's voxels get the whole image's
+    values, so the slabs pasted together are each band's ROI box, the same numbers: PyRadiomics holds
+    all eight bands, and copies of them, at once, so this divides a large tumour's peak memory.
+    """
+    from radiomics import imageoperations
+
+    def wanted(name: str) -> bool:
+        return job.wants(name) and bool(job.plan.classes_for(name, job.params))
+
+    bounding_box = np.asarray(bounding_box)
+    region = wavelet_region(image.GetSize(), bounding_box, wavelet_margin_voxels(args))
+    region_voxels = math.prod(region[1] if region is not None else image.GetSize())
+    z0, z1 = int(bounding_box[4]), int(bounding_box[5])
+    slabs = min(z1 - z0 + 1, math.ceil(region_voxels / WAVELET_SLAB_VOXELS))
+    if slabs <= 1:
+        source, source_mask, box = _wavelet_input(image, mask, bounding_box, args)
+        return [
+            (name, *imageoperations.cropToTumorMask(band, source_mask, box, padDistance=0), kwargs)
+            for band, name, kwargs in imageoperations.getWaveletImage(source, source_mask, **args)
+            if wanted(name)
+        ]
+    roi_image, roi_mask = imageoperations.cropToTumorMask(image, mask, bounding_box, padDistance=0)
+    arrays: dict[str, np.ndarray] = {}
+    settings: dict[str, dict] = {}
+    edges = [z0 + round(i * (z1 - z0 + 1) / slabs) for i in range(slabs + 1)]
+    for lower, upper in itertools.pairwise(edges):
+        slab = bounding_box.copy()
+        slab[4], slab[5] = lower, upper - 1
+        source, source_mask, box = _wavelet_input(image, mask, slab, args)
+        for band, name, kwargs in imageoperations.getWaveletImage(source, source_mask, **args):
+            if wanted(name):
+                part, _ = imageoperations.cropToTumorMask(band, source_mask, box, padDistance=0)
+                values = sitk.GetArrayViewFromImage(part)
+                if name not in arrays:
+                    arrays[name] = np.empty((z1 - z0 + 1, *values.shape[1:]), values.dtype)
+                arrays[name][lower - z0 : upper - z0] = values
+                settings[name] = kwargs
+                del part, values
+    boxes = []
+    for name in list(arrays):
+        pasted = sitk.GetImageFromArray(arrays.pop(name))
+        pasted.CopyInformation(roi_image)
+        boxes.append((name, pasted, roi_mask, settings[name]))
+    return boxes
+
+
+def _wavelet_input(image: sitk.Image, mask: sitk.Image, bounding_box, args: dict) -> tuple:
+    """(image, mask, bounding box) cut to the region the wavelet needs (``crop.wavelet_region``)."""
+    region = wavelet_region(image.GetSize(), bounding_box, wavelet_margin_voxels(args))
+    if region is None:
+        return image, mask, bounding_box
+    index, size = region
+    shifted = np.asarray(bounding_box) - np.repeat(index, 2)
+    return sitk.RegionOfInterest(image, size, index), sitk.RegionOfInterest(mask, size, index), shifted

@@ -21,8 +21,11 @@ normalisation of the whole image). PRIME does the same computation on a small na
 - **The native crop covers that grid plus** :data:`INTERPOLATION_MARGIN_VOXELS` native voxels on each
   side: cubic B-spline coefficients are an IIR filter whose pole is 2 − √3 ≈ −0.268, so the influence
   of the crop's edge on a voxel 20 voxels inside falls by 0.268²⁰ ≈ 4e-12.
-- LoG (σ = 4 mm) and wavelet then see exactly PyRadiomics' own resampled box (bounding box plus
-  ``padDistance``): identical input, identical output.
+- LoG (σ = 4 mm) then sees exactly PyRadiomics' own resampled box (bounding box plus
+  ``padDistance``): identical input, identical output. The wavelet sees only the ROI's box plus the
+  filter's support (:func:`wavelet_region`: 5 voxels for coif1, not ``padDistance``'s 20): its
+  stationary transform makes each voxel's value from its neighbours within that support alone, so
+  the ROI's values are the same numbers, at about half the cost and memory for a large tumour.
 - Without resampling and without ``preCrop``, PyRadiomics filters the whole native image; PRIME then
   keeps :func:`filter_margin_voxels` around the ROI (10σ for LoG, the wavelet filter's support at its
   deepest level) so filtered values inside the ROI agree to better than 1e-6.
@@ -214,6 +217,46 @@ def filter_margin_voxels(image_types: dict[str, dict], settings: dict, spacing) 
             depth = int(args.get("start_level", 0)) + int(args.get("level", 1))
             margin = np.maximum(margin, 2 * wavelet.dec_len * 2 ** (depth - 1))
     return margin
+
+
+def wavelet_margin_voxels(args: dict) -> int:
+    """Voxels on each side of a voxel that its value in PyRadiomics' wavelet bands depends on.
+
+    ``_swt3`` runs ``pywt.swtn`` (level 1, periodic) once per level on the last level's approximation:
+    a filter of ``dec_len`` taps reads ``dec_len − 1`` neighbours per level, split between the two
+    sides in a way pywt fixes. This margin counts them all on each side, and as if each level's filter
+    were dilated (a true multi-level stationary transform): ``(dec_len − 1)(2^depth − 1)``, which is at
+    least what either reading needs (5 voxels for the paper's coif1, level 1).
+    """
+    import pywt
+
+    wavelet = args.get("wavelet", "coif1")
+    if not isinstance(wavelet, pywt.Wavelet):
+        wavelet = pywt.Wavelet(wavelet)
+    depth = int(args.get("start_level", 0)) + int(args.get("level", 1))
+    return (wavelet.dec_len - 1) * (2**depth - 1)
+
+
+def wavelet_region(size, bounding_box, margin: int) -> tuple[list[int], list[int]] | None:
+    """The part of an image (index, size) the wavelet must see so the ROI's band values stay the same.
+
+    ``size``: the image's (x, y, z) voxels; ``bounding_box``: the ROI's as PyRadiomics' ``checkMask``
+    gives it (x min, x max, y min, …). The ROI's box plus ``margin`` voxels, where that stays inside
+    the image; on an axis where it does not, the whole axis: the transform is periodic, so a voxel
+    near one edge reads voxels of the other. Because each band value is a sum of the same inputs in
+    the same order, the ROI's values are then the very same numbers as on the whole image.
+    ``None``: the whole image (nothing to gain).
+    """
+    size = np.asarray(size, dtype=int)
+    bounding_box = np.asarray(bounding_box, dtype=int)
+    lower = bounding_box[0::2] - margin
+    upper = bounding_box[1::2] + margin
+    whole = (lower < 0) | (upper > size - 1)
+    lower = np.where(whole, 0, lower)
+    upper = np.where(whole, size - 1, upper)
+    if whole.all():
+        return None
+    return [int(i) for i in lower], [int(n) for n in upper - lower + 1]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ With more processes than phases, a phase whose tumour is large (:data:`SPLIT_MIN
 into parts, runs of its filtered images (``compute.split_job``), so that one big tumour keeps every
 process busy; the parts' values are merged back in part order: PyRadiomics' order. Processes beyond
 one per phase start only when such a split happens. :func:`choose_workers` picks the process count
-from the cores free now (load average) and the memory available.
+from the cores free now (:func:`busy_cores`) and the memory available; a split takes no more parts than
+half the available memory holds at the phase's own measured peak (:func:`job_memory_bytes`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 import traceback
 
 from PRIMELib.errors import PRIMEError, PRIMEInputError
@@ -46,8 +48,15 @@ from PRIMELib.radiomics.compute import (
 SPLIT_MIN_ROI_VOXELS = 100_000
 #: At most this many parts per phase: each part repeats the resampling (and the wavelet transform).
 MAX_PARTS_PER_PHASE = 4
-#: Memory one worker process may need: its imports (~200 MB) and a large tumour's filtered images.
+#: Memory one worker process may need before its tumour is known: a 12 cm tumour's phase peaks at
+#: about 400 MB RSS (see :func:`job_memory_bytes`).
 WORKER_MEMORY_BYTES = 600 * 2**20
+#: A process's memory before its job: Python, numpy, SimpleITK and PyRadiomics imported (160 MB RSS).
+PROCESS_BASE_BYTES = 200 * 2**20
+#: A phase's peak beyond that, per voxel of its feature grid: the wavelet's bands of the ROI's region,
+#: all eight at once in PyRadiomics' ``_swt3``, are the peak. Measured with ``prime_paper``: 80 bytes
+#: per voxel for a 3 cm tumour (0.33 M grid voxels), 64 for a 12 cm one (3.8 M, its wavelet in slabs).
+PEAK_BYTES_PER_GRID_VOXEL = 100
 
 _POLL_SECONDS = 0.2
 # The worker's first read is the parent's sys.path, so it imports PRIMELib from where the parent does.
@@ -93,14 +102,44 @@ def usable_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def free_cores() -> int:
-    """Usable cores not busy now: the usable cores less the 1-minute load average (at least 1)."""
-    cores = usable_cores()
+#: How long :func:`busy_cores` watches the processor counters.
+BUSY_SAMPLE_SECONDS = 0.15
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all processors since boot (Linux ``/proc/stat``), None elsewhere."""
     try:
-        load = os.getloadavg()[0]
+        with open("/proc/stat") as stream:
+            fields = [int(v) for v in stream.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 5:
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+def busy_cores() -> float:
+    """Processors busy right now: measured over :data:`BUSY_SAMPLE_SECONDS` where the system counts
+    processor time (Linux), else the 1-minute load average. The load average lags by about a minute:
+    right after an extraction it still counts that extraction's processes, so a second extraction
+    started then would get one process on an idle machine."""
+    first = _cpu_times()
+    if first is not None:
+        time.sleep(BUSY_SAMPLE_SECONDS)
+        second = _cpu_times()
+        if second is not None and second[1] > first[1]:
+            return (second[0] - first[0]) / (second[1] - first[1]) * (os.cpu_count() or 1)
+    try:
+        return os.getloadavg()[0]
     except (AttributeError, OSError):
-        load = 0.0
-    return max(1, min(cores, math.floor(cores - load + 0.5)))
+        return 0.0
+
+
+def free_cores() -> int:
+    """Usable cores not busy now: the usable cores less :func:`busy_cores` (at least 1)."""
+    cores = usable_cores()
+    return max(1, min(cores, math.floor(cores - busy_cores() + 0.5)))
 
 
 def available_memory() -> int | None:
@@ -134,6 +173,11 @@ def choose_workers(requested: int | None, *, phases: int) -> int:
     if memory is not None:
         limit = min(limit, max(1, memory // 2 // WORKER_MEMORY_BYTES))
     return max(1, limit)
+
+
+def job_memory_bytes(job: PhaseJob) -> int:
+    """Peak memory of a process computing ``job`` (or a part of it): an estimate on the high side."""
+    return PROCESS_BASE_BYTES + PEAK_BYTES_PER_GRID_VOXEL * math.prod(job.crop.grid.size)
 
 
 class _Worker:
@@ -179,9 +223,10 @@ class PhaseRunner:
     ``phases``: how many phases will be submitted. One worker process per phase beyond the first starts
     at once (its imports overlap loading the next image); more start only when a large tumour's phase
     is split (see the module). Jobs wait in a queue: an idle worker process takes the next one at once
-    (while this process prepares the next phase or computes shape), and this process takes the rest
-    in :meth:`results`. This process being one of the workers saves a process's start-up and memory
-    (the whole CT is gone from here by then). ``progress`` gets ``start + span × (mean fraction of the
+    (while this process prepares the next phase), and this process takes the rest in
+    :meth:`compute_shape` and :meth:`results`; shape, queued last, goes to the first process free.
+    This process being one of the workers saves a process's start-up and memory (the whole CT is gone
+    from here by then). ``progress`` gets ``start + span × (mean fraction of the
     phases)``. Use as a context manager: leaving it (normally, on an error or on cancel) stops the
     worker processes.
     """
@@ -198,7 +243,7 @@ class PhaseRunner:
         self._progress, self._start, self._span = progress, start, span
         self._processes = max(int(workers), 1)
         self._phases = max(int(phases), 1)
-        self._pending: collections.deque[PhaseJob] = collections.deque()
+        self._pending: collections.deque[PhaseJob | ShapeJob] = collections.deque()
         self._busy: dict[int, tuple[str, int]] = {}  # worker index → the job it computes
         self._reserved = 0  # 1: a process is kept for a large tumour's shape (see compute_shape)
         self._fractions: dict[tuple[str, int], float] = {}
@@ -242,6 +287,9 @@ class PhaseRunner:
             self._reserved = 1  # its shape, computed apart, gets a process of its own
         available = self._processes - self._reserved
         share = available // self._phases + (1 if index < available % self._phases else 0)
+        memory = available_memory()
+        if memory is not None:  # each part's process holds its own filtered images: half the memory
+            share = min(share, memory // 2 // job_memory_bytes(job))
         return split_job(job, min(share, MAX_PARTS_PER_PHASE)) if share > 1 else [job]
 
     def submit(self, job: PhaseJob) -> None:
@@ -277,7 +325,13 @@ class PhaseRunner:
         while self.parallel and self._receive(block=False):
             pass
 
-    def _run_here(self, job: PhaseJob) -> None:
+    def _run_here(self, job: PhaseJob | ShapeJob) -> None:
+        if isinstance(job, ShapeJob):
+            self._report(f"{job.phase}: shape")
+            self._results[job.key] = compute_job(job)
+            self.poll()
+            return
+
         def job_progress(fraction: float, message: str) -> None:
             self._fractions[job.key] = fraction
             self.poll()  # the worker processes' progress and errors, between this one's steps
@@ -287,14 +341,22 @@ class PhaseRunner:
         self._fractions[job.key] = 1.0
 
     def compute_shape(self, mask, shape_classes: dict, settings: dict, *, phase: str) -> dict[str, float]:
-        """Shape features of ``mask`` (``compute.compute_shape``): in a process of its own when a large
-        tumour's phase reserved one (this process meanwhile computes waiting jobs), else here."""
-        if not self._reserved or len(self._workers) + 1 >= self._processes:
-            return compute_shape(mask, shape_classes, settings)
+        """Shape features of ``mask`` (``compute.compute_shape``), while this process computes waiting jobs.
+
+        In a process of its own when a large tumour's phase reserved one; else, with worker processes,
+        queued behind the phases: the first process free takes it (a large tumour's shape takes seconds,
+        and this process would otherwise compute it while a worker process idles at the end); else here.
+        """
         job = ShapeJob(phase, mask, dict(shape_classes), dict(settings))
-        self._workers.append(_Worker(self._messages))
-        self._workers[-1].submit(job)
-        self._busy[len(self._workers) - 1] = job.key
+        if self._reserved and len(self._workers) + 1 < self._processes:
+            self._workers.append(_Worker(self._messages))
+            self._workers[-1].submit(job)
+            self._busy[len(self._workers) - 1] = job.key
+        elif self._workers:
+            self._pending.append(job)
+            self._dispatch()
+        else:
+            return compute_shape(mask, shape_classes, settings)
         while job.key not in self._results:
             if self._pending:
                 self._run_here(self._pending.popleft())

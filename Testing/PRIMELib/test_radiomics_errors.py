@@ -125,7 +125,10 @@ def child_processes() -> list[int]:
     """This process's live children (Linux /proc)."""
     pids = []
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        pids += [int(p) for p in (task / "children").read_text().split()]
+        try:
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:  # a thread that ended since the listing
+            continue
     return pids
 
 

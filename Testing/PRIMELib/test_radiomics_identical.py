@@ -181,7 +181,32 @@ def test_whole_wavelet_bands_are_let_go_before_any_feature_is_computed(case, mon
     assert all(r < n for r, n in zip(roi_size, image.GetSize(), strict=True))
 
 
+def test_busy_cores_are_measured_from_the_processor_counters_not_the_lagging_load_average(monkeypatch):
+    """Two /proc/stat readings 0.15 s apart: 3 of 8 processors' worth of time busy → 3 busy cores,
+    whatever the 1-minute load average (still 2.0 from a run that just ended) says."""
+    readings = iter([(1000, 8000), (1000 + 3 * 15, 8000 + 8 * 15)])  # (busy, total) jiffies
+    monkeypatch.setattr(parallel, "_cpu_times", lambda: next(readings))
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    monkeypatch.setattr(parallel.time, "sleep", lambda seconds: None)
+    assert parallel.busy_cores() == pytest.approx(3.0)
+    monkeypatch.setattr(parallel, "_cpu_times", lambda: None)  # no counters: the load average
+    assert parallel.busy_cores() == 2.0
+
+
+def test_the_processor_counters_parse_as_linux_writes_them(tmp_path, monkeypatch):
+    # /proc/stat's first line: user nice system idle iowait irq softirq steal guest guest_nice
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\n")
+    real_open = open
+    monkeypatch.setattr(
+        "builtins.open", lambda path, *a, **k: real_open(stat if path == "/proc/stat" else path, *a, **k)
+    )
+    assert parallel._cpu_times() == (160, 980)  # busy = all but idle and iowait; total of the first 8
+
+
 def test_worker_count_follows_free_cores_and_memory(monkeypatch):
+    monkeypatch.setattr(parallel, "_cpu_times", lambda: None)  # the load average decides, as patched here
     monkeypatch.setattr(parallel, "usable_cores", lambda: 16)
     monkeypatch.setattr(parallel.os, "getloadavg", lambda: (10.2, 0.0, 0.0))
     monkeypatch.setattr(parallel, "available_memory", lambda: 64 * 2**30)
@@ -194,3 +219,34 @@ def test_worker_count_follows_free_cores_and_memory(monkeypatch):
     monkeypatch.setattr(parallel, "available_memory", lambda: 2 * parallel.WORKER_MEMORY_BYTES * 3)
     assert parallel.choose_workers(None, phases=2) == 3  # half the memory, 600 MiB each
     assert parallel.choose_workers(8, phases=2) == 3
+
+
+def test_a_large_tumour_is_split_into_no_more_parts_than_memory_holds(case, monkeypatch):
+    job = _paper_job(case)
+    grid_voxels = int(np.prod(job.crop.grid.size))
+    assert parallel.job_memory_bytes(job) == 200 * 2**20 + 100 * grid_voxels
+    monkeypatch.setattr(parallel, "SPLIT_MIN_ROI_VOXELS", 1)  # this small tumour counts as large
+    parts = {}
+    for holds in (8, 2, 1):  # how many such processes half the available memory holds
+        monkeypatch.setattr(
+            parallel, "available_memory", lambda h=holds: 2 * h * parallel.job_memory_bytes(job)
+        )
+        with parallel.PhaseRunner(4, phases=1) as runner:  # 4 processes, one of them kept for shape
+            parts[holds] = len(runner._split(job))
+            assert not runner.parallel  # nothing started: splitting decides, submitting starts
+    assert parts == {8: 3, 2: 2, 1: 1}
+
+
+def test_with_worker_processes_the_shape_goes_to_the_first_free_process(case, monkeypatch):
+    job = _paper_job(case)
+    settings = job.params.settings
+    expected = compute.compute_shape(job.mask, job.plan.shape_classes, settings)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("computed in this process, while a worker process was free")
+
+    monkeypatch.setattr(parallel, "compute_shape", not_here)
+    monkeypatch.setattr(parallel, "compute_job", not_here)
+    with parallel.PhaseRunner(2, phases=2) as runner:  # one worker process, idle
+        got = runner.compute_shape(job.mask, job.plan.shape_classes, settings, phase="arterial")
+    assert got == expected and len(got) == 14

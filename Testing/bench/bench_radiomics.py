@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import statistics
@@ -79,6 +80,7 @@ def run_scenario(scenario: str, case: dict[str, str], workers: int | None, outpu
     """Child side: one extraction, its values and its own timing to ``output`` (JSON)."""
     started = time.perf_counter()
     processes = 1
+    grid_voxels = None
     if scenario == "pyradiomics":
         import logging
 
@@ -105,12 +107,14 @@ def run_scenario(scenario: str, case: dict[str, str], workers: int | None, outpu
         )
         values = result.values
         processes = result.diagnostics["workers"]
+        grid_voxels = math.prod(result.diagnostics["arterial_feature_grid_size"])
     wall = time.perf_counter() - started
     own, workers_ = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     result = {
         "wall": wall,
         "cpu": own.ru_utime + own.ru_stime + workers_.ru_utime + workers_.ru_stime,
         "processes": processes,
+        "grid_voxels": grid_voxels,
         "values": values,
     }
     output.write_text(json.dumps(result))
@@ -160,7 +164,7 @@ def measure(scenario: str, case: dict[str, str], workers: int | None, folder: Pa
         str(workers or 0),
     ]
     process = subprocess.Popen(command)
-    peaks = {"rss": 0, "pss": 0}
+    peaks = {"rss": 0, "pss": 0, "one": 0}
     done = threading.Event()
 
     def sample() -> None:
@@ -168,6 +172,7 @@ def measure(scenario: str, case: dict[str, str], workers: int | None, folder: Pa
             totals = [_memory_kib(pid) for pid in _tree(process.pid)]
             peaks["rss"] = max(peaks["rss"], sum(t[0] for t in totals))
             peaks["pss"] = max(peaks["pss"], sum(t[1] for t in totals))
+            peaks["one"] = max([peaks["one"], *(t[0] for t in totals)])
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -180,6 +185,7 @@ def measure(scenario: str, case: dict[str, str], workers: int | None, folder: Pa
     result = json.loads(output.read_text())
     result["tree_rss"] = peaks["rss"] / 1024
     result["tree_pss"] = peaks["pss"] / 1024
+    result["process_rss"] = peaks["one"] / 1024
     return result
 
 
@@ -201,6 +207,21 @@ def _worst(values: dict[str, float], reference: dict[str, float], names) -> floa
         for c in names
         if abs(reference[c]) > 1e-9 or abs(values[c]) > 1e-9
     )
+
+
+def _print_process_memory(runs: dict[str, list[dict]]) -> None:
+    """The largest single process's peak RSS beside ``parallel.job_memory_bytes``' estimate for it."""
+    from PRIMELib.radiomics.parallel import PEAK_BYTES_PER_GRID_VOXEL, PROCESS_BASE_BYTES
+
+    for scenario in ("prime-1", "prime-n"):
+        results = runs.get(scenario)
+        if results and results[0]["grid_voxels"]:
+            estimate = (PROCESS_BASE_BYTES + PEAK_BYTES_PER_GRID_VOXEL * results[0]["grid_voxels"]) / 2**20
+            print(
+                f"{LABELS[scenario]}: largest process {max(r['process_rss'] for r in results):.0f} MB RSS; "
+                f"estimated per-process peak (parallel.job_memory_bytes) {estimate:.0f} MB "
+                f"for {results[0]['grid_voxels'] / 1e6:.2f} M feature-grid voxels"
+            )
 
 
 def bench_size(diameter_cm: float, repeats: int, scenarios: list[str], workers: int | None) -> None:
@@ -243,6 +264,7 @@ def bench_size(diameter_cm: float, repeats: int, scenarios: list[str], workers: 
                 f"{max(r['processes'] for r in results):6d}"
             )
         print(f"load average at end: {_load()} (other work on the machine inflates wall time, not CPU time)")
+        _print_process_memory(runs)
         if "pyradiomics" in runs and "prime-1" in runs:
             plain = runs["pyradiomics"][0]["values"]
             for scenario in ("prime-1", "prime-n"):
