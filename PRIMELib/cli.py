@@ -261,6 +261,7 @@ def score_features_command(
     )
     from PRIMELib.bundle import load_bundle
     from PRIMELib.cohort_data import read_feature_table
+    from PRIMELib.errors import PRIMEInputError
     from PRIMELib.io import write_json
     from PRIMELib.pipeline import clinical_features, load_clinical_record
 
@@ -288,19 +289,47 @@ def score_features_command(
             values, warnings = clinical_features(record)
             clinical_by_case[str(row["case_id"])] = values
             warnings_by_case[str(row["case_id"])] = warnings
-    results = []
+    results, excluded = [], []
     for case_id, row in table.iterrows():
         values = {**row.dropna().to_dict(), **clinical_by_case.get(str(case_id), {})}
-        result = bundle.score(values, case_id=str(case_id))
+        try:
+            result = bundle.score(values, case_id=str(case_id))
+        except PRIMEInputError as error:
+            # The one rule for missing radiomics (PRIMELib.cohort_data), as in `prime evaluate`: a case
+            # the model cannot score is left out and named, never imputed; the others are still scored.
+            excluded.append({"case_id": str(case_id), "reason": error.message})
+            error_console.print(f"[yellow]{shown(case_id)}: left out[/yellow]: {shown(error.message)}")
+            continue
         result.warnings.extend(warnings_by_case.get(str(case_id), []))
         results.append(result.to_dict())
         console.print(
             f"{shown(case_id)}: response {result.response_probability:.3f} ({result.response_class}), "
             f"risk {result.risk_score:+.3f} ({result.risk_group}), {shown(result.quadrant)}"
         )
+    if excluded and not results:
+        raise PRIMEInputError(
+            f"The model could score none of the {len(table)} cases. First reason: {excluded[0]['reason']}",
+            field="features",
+            value=str(features),
+            hint="Check that the table holds the model's features (see `prime model-card`).",
+        )
+    excluded_path = output.with_name(f"{output.stem}.excluded.csv")
     write_json(output, results)
     console.print(f"results: {shown(output)}")
+    if excluded:
+        import pandas as pd
+
+        frame = pd.DataFrame(excluded, columns=["case_id", "reason"])
+        write_atomically(excluded_path, lambda tmp: frame.to_csv(tmp, index=False))
+        error_console.print(
+            f"[bold yellow]{len(excluded)} of {len(table)} case(s) left out[/bold yellow] (the model cannot "
+            f"score them; the reason for each is in {shown(excluded_path)})."
+        )
+    else:
+        excluded_path.unlink(missing_ok=True)  # an earlier run's list would no longer be true
     console.print(f"[bold yellow]{shown(bundle.model_card['warning'])}[/bold yellow]")
+    if excluded:  # as `prime batch`: every other case is written, and the exit code says not all were
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -436,7 +465,7 @@ def train(
     _print_summary(result.summary)
     _print_headline(result.metrics)
     _print_missing_data(result)
-    _print_clinical_columns(data.clinical_columns)
+    _print_clinical_columns(result.cohort.get("clinical_columns"))
     card = {"intended_use": intended_use, "warning": warning}
     path = save_bundle(
         result, output, name=name, trained_on=trained_on, **{k: v for k, v in card.items() if v}
@@ -488,11 +517,11 @@ def _print_summary(summary) -> None:
 
 def _print_clinical_columns(columns) -> None:
     """How each coded clinical column became model inputs, and every offered column left unused, with why."""
-    if columns is None:
+    if not columns:
         return
-    for name, how in columns.encoded.items():
+    for name, how in columns["encoded"].items():
         console.print(f"clinical {shown(name)}: encoded as {shown(how)}", highlight=False)
-    for name, why in columns.unused.items():
+    for name, why in columns["unused"].items():
         console.print(f"clinical {shown(name)}: not used: {shown(why)}", highlight=False)
 
 
@@ -788,7 +817,9 @@ def batch(
         summary = run_batch(
             manifest, output, settings=settings, workers=workers, scheduler=scheduler, progress=progress
         )
-    table = Table(title=f"Batch of {summary.total} cases ({summary.seconds:.0f} s)", show_header=False)
+    # No title: rich wraps a title to the table's width, and two narrow columns broke it mid-phrase.
+    table = Table(show_header=False)
+    table.add_row("cases", f"{summary.total} ({summary.seconds:.0f} s)")
     table.add_row("done", str(summary.succeeded))
     table.add_row("unchanged (kept)", str(summary.skipped))
     table.add_row("failed", str(summary.failed))

@@ -11,8 +11,9 @@ on it, and it imports neither.
 **Missing radiomics, one rule** (:func:`cases_without_radiomics`): a case whose radiomics row is all
 blank has no radiomics. ``prime train`` leaves it out of training, names it on the console and counts
 it in the bundle's cohort summary (``excluded_cases``); ``prime evaluate`` leaves it out and counts it
-in ``excluded``; ``score-features`` refuses it, naming the case (a bundle refuses any case that lacks a
-radiomics feature its models use). It is never imputed. A single blank radiomics value of an otherwise
+in ``excluded``; ``score-features`` leaves it out, names it and lists it with the reason in
+``<output>.excluded.csv`` (a bundle refuses any case that lacks a radiomics feature its models use), scores
+the rest and exits with 1. It is never imputed. A single blank radiomics value of an otherwise
 extracted case is imputed in training with the training median.
 """
 

@@ -46,6 +46,8 @@ DEMO_CLINICAL_RECORD: dict[str, object] = {
     "tumor_number": 1,
     "ehm": 0,
     "interventional": "TACE",
+    "immunotherapy": "camrelizumab",
+    "targeted": "lenvatinib",
     "mon_1m": 0.51,
     "pt_1m": 13.1,
     "afp_1m": 610.0,

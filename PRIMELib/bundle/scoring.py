@@ -221,6 +221,9 @@ class ModelBundle:
             )
         medians = self.manifest["preprocessing"]["imputation"].get("clinical_medians", {})
         used = {f: (medians.get(f, math.nan) if f in imputed else v) for f, v in values.items()}
+        # A coded column imputed one-hot column by one-hot column has no single value: None, not NaN
+        # (a result is JSON, which has no NaN).
+        used = {f: (None if math.isnan(v) else v) for f, v in used.items()}
         case = self._frame(values)
 
         # PRIME-R: fused log-odds = meta intercept + Σ coefficient × member log-odds.

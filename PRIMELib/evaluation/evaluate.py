@@ -120,13 +120,15 @@ def evaluate_bundle(
             "by the landmark are left out of its metrics (they count for PRIME-R's); its survival times "
             "are counted from the landmark."
         )
+    names = [n for n in chosen if (predictions["set"] == n).any()]
+    names, warnings_before = _sets_with_survival_cases(names, predictions, at_landmark, landmark)
+    warnings.extend(warnings_before)
     survival_train = None
     train_rows = at_landmark[(predictions["set"] == "train") & at_landmark["kept"]]
     if len(train_rows):  # the training follow-up bounds the times of the time-dependent metrics
         survival_train = make_survival_labels(train_rows["os_event"], train_rows["os_days"])
     at_risk_times = _at_risk_times(at_landmark.loc[at_landmark["kept"], "os_days"])
     results = {}
-    names = [n for n in chosen if (predictions["set"] == n).any()]
     for i, name in enumerate(names):
         report(progress, 0.5 + 0.5 * i / len(names), f"Metrics of the {name} set")
         rows = predictions[predictions["set"] == name]
@@ -286,17 +288,52 @@ def _at_landmark(predictions: pd.DataFrame, landmark: float | None) -> pd.DataFr
     )
 
 
+def _sets_with_survival_cases(
+    names: list[str], predictions: pd.DataFrame, at_landmark: pd.DataFrame, landmark: float | None
+) -> tuple[list[str], list[str]]:
+    """The sets PRIME-S can be evaluated on (those with a patient alive past the landmark), and a warning
+    for each set left out; a named error when none is left."""
+    if not landmark:
+        return names, []
+    kept, warnings = [], []
+    for name in names:
+        in_set = (predictions["set"] == name).to_numpy()
+        if at_landmark["kept"].to_numpy(bool)[in_set].any():
+            kept.append(name)
+            continue
+        warnings.append(
+            f"The '{name}' set is left out: all its {int(in_set.sum())} patient(s) died or were censored by "
+            f"PRIME-S's landmark (day {landmark:g}), so PRIME-S, a landmark model, has no case to be judged "
+            "on there (the set's scores are in predictions.csv)."
+        )
+    if not kept:
+        raise PRIMEInputError(
+            f"No evaluated patient was alive and followed past PRIME-S's landmark (day {landmark:g}): "
+            f"all {len(predictions)} died or were censored by then, so the model cannot be evaluated.",
+            field="os_days",
+            value=f"at most {float(predictions['os_days'].max()):g} days",
+            expected=f"patients followed beyond day {landmark:g} (PRIME-S counts survival from it)",
+            hint="Check that os_days is in days (not months or weeks) and that the cohort is the right "
+            "one; or score the patients with `prime score-features`.",
+        )
+    return kept, warnings
+
+
 def _small_set_warning(name: str, counts: Mapping[str, float]) -> list[str]:
     """The warning a small set's metrics need (none for a set large enough)."""
-    n, responders, deaths = int(counts["n"]), int(counts["responders"]), int(counts["deaths"])
+    n, responders = int(counts["n"]), int(counts["responders"])
+    # PRIME-S's own events: with a landmark, the deaths of the patients alive past it.
+    deaths = int(counts.get("survival_deaths", counts["deaths"]))
     if n >= SMALL_SET_CASES and min(responders, n - responders, deaths) >= SMALL_SET_EVENTS:
         return []
+    after = f" after the {counts['landmark_days']:g}-day landmark" if counts.get("landmark_days") else ""
     return [
         f"The '{name}' set is small ({n} patients: {responders} responders, {n - responders} "
-        f"non-responders, {deaths} deaths; fewer than {SMALL_SET_CASES} patients or {SMALL_SET_EVENTS} "
-        "of an outcome): its metrics are imprecise and its bootstrap 95 % CIs unreliable. Resamples of so "
-        "few cases repeat the same patients, so an interval can be as narrow as 1.00–1.00. Read these "
-        "numbers as a check that the model runs, not as evidence of its performance."
+        f"non-responders, {deaths} deaths{after}; fewer than {SMALL_SET_CASES} patients or "
+        f"{SMALL_SET_EVENTS} of an outcome): its metrics are imprecise and its bootstrap 95 % CIs "
+        "unreliable. Resamples of so few cases repeat the same patients, so an interval can be as narrow "
+        "as 1.00–1.00. Read these numbers as a check that the model runs, not as evidence of its "
+        "performance."
     ]
 
 

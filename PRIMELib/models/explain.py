@@ -140,10 +140,12 @@ class Contribution:
     """One feature's signed contribution to a model output, with the case's value of it."""
 
     feature: str
-    value: float
+    #: The case's value; for a one-hot column (``targeted=sorafenib``) 1.0 or 0.0; None when the case
+    #: has none (a missing value the model imputed column by column): never NaN, which JSON cannot hold.
+    value: float | None
     contribution: float
 
-    def to_dict(self) -> dict[str, float | str]:
+    def to_dict(self) -> dict[str, float | str | None]:
         return {"feature": self.feature, "value": self.value, "contribution": self.contribution}
 
 
@@ -238,6 +240,20 @@ class MemberCase:
     raw_values: dict[str, float]
 
 
+def shown_value(name: str, raw_values: dict[str, float | None]) -> float | None:
+    """The case's value of the model feature ``name``, as a result shows it: the raw input; for a one-hot
+    column ``column=category`` whether the case has that category (1.0 / 0.0); None when unknown."""
+    from PRIMELib.clinical.coding import ONE_HOT_SEPARATOR, schema_code
+
+    value = raw_values.get(name)
+    if value is None and ONE_HOT_SEPARATOR in name:
+        column, category = name.split(ONE_HOT_SEPARATOR, 1)
+        code = raw_values.get(column)
+        if code is not None and np.isfinite(code):
+            return float(str(schema_code(column, code)) == category)
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
 def explain_members(
     members: list[MemberCase], *, exact_max_features: int = 10, n_permutations: int = 64
 ) -> tuple[list[Contribution], float, float]:
@@ -256,7 +272,7 @@ def explain_members(
         reference_total += at_reference
         case_total += at_case
         contributions += [
-            Contribution(name, float(member.raw_values.get(name, np.nan)), float(value))
+            Contribution(name, shown_value(name, member.raw_values), float(value))
             for name, value in zip(member.features, phi, strict=True)
         ]
     contributions.sort(key=lambda c: abs(c.contribution), reverse=True)

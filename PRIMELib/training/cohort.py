@@ -21,6 +21,7 @@ __all__ = [
     "missing_data_report",
     "split_cohort",
     "without_rare_missing",
+    "without_recoded_duplicates",
 ]
 
 
@@ -215,3 +216,35 @@ def landmark_report(landmark: Landmark | None, columns, split: dict[str, pd.Inde
             if len(ids)
         },
     }
+
+
+def without_recoded_duplicates(data: TrainingData) -> TrainingData:
+    """``data`` without the derived 0/1 flags that recode a two-valued coded column also used as an
+    input (``sex_male`` is ``sex`` recoded): the same information twice would only split its weight
+    between two columns. Each is listed among the unused clinical columns, with the reason."""
+    from dataclasses import replace
+
+    from PRIMELib.clinical.coding import encoding_of
+    from PRIMELib.clinical.schema import CLINICAL_SCHEMA
+
+    described = data.clinical_columns
+    used = set(described.used) if described is not None else set(data.features.columns)
+    duplicates = {}
+    for column in map(str, data.features.columns):
+        if column not in CLINICAL_SCHEMA:
+            continue
+        sources = CLINICAL_SCHEMA.get_variable(column).derived_from
+        if len(sources) == 1 and sources[0] in used and encoding_of(sources[0]) == "binary":
+            duplicates[column] = f"the same information as {sources[0]} (a 0/1 recoding of it), which is used"
+    if not duplicates:
+        return data
+    out = data.subset(data.features.index)
+    out.features = data.features.drop(columns=list(duplicates))
+    if described is not None:
+        out.clinical_columns = replace(
+            described,
+            used=[c for c in described.used if c not in duplicates],
+            encoded={c: how for c, how in described.encoded.items() if c not in duplicates},
+            unused={**described.unused, **duplicates},
+        )
+    return out

@@ -111,7 +111,8 @@ def run_outer_fold(
     """Fit the whole procedure and the baselines on ``train_ids``; predict ``test_ids``."""
     train, test = data.subset(train_ids), data.subset(test_ids)
     try:
-        fitted = fit_procedure(train, config, progress=progress)
+        # Early fusion is only compared in the final report: nothing a fold predicts depends on it.
+        fitted = fit_procedure(train, config, progress=progress, early_fusion=False)
     except PRIMEInputError as error:
         raise PRIMEInputError(
             f"Outer fold {fold + 1} of {config.outer_folds}: {error.args[0] if error.args else error}",

@@ -19,6 +19,7 @@ from PRIMELib.training.cohort import (
     landmark_report,
     missing_data_report,
     split_cohort,
+    without_recoded_duplicates,
 )
 from PRIMELib.training.config import TrainingConfig, TrainingResult
 from PRIMELib.training.nested import nested_estimate
@@ -56,6 +57,7 @@ def train_prime(
     started = time.perf_counter()
     config = config or TrainingConfig()
     config.check()
+    data = without_recoded_duplicates(data)
     columns = split_modalities(data.features.columns)
     modalities_of(columns)
     if split is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -232,6 +233,8 @@ def test_cli_exit_status_and_plain_progress_lines(mixed_manifest, tmp_path, caps
     assert code == 1  # some cases failed
     assert "8 of 8 cases (3 failed)" in captured.err
     assert "MISSING-FILE" in captured.out and "failures:" in captured.out
+    # The summary's first row holds the count and time whole (a table title used to wrap mid-phrase).
+    assert re.search(r"│ cases\s+│ 8 \(\d+ s\)\s+│", captured.out), captured.out
 
 
 def test_same_batch_on_a_local_dask_cluster_gives_the_same_tables(cohort, tmp_path):

@@ -9,6 +9,7 @@ import math
 import os
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -314,11 +315,12 @@ def test_prime_score_refuses_another_bundle_before_any_work(tmp_path, capsys):
 
 
 def test_a_bundle_from_before_the_kind_labels_has_every_row_labelled_by_kind():
-    """The shipped demonstration bundle names its sets cv/train/test/external: the card labels them."""
-    from PRIMELib.bundle import load_bundle, model_card_markdown
-    from PRIMELib.paths import resource_path
+    """A bundle written before nested validation names its sets cv/train/test/external: the card labels
+    them. ``data/legacy_manifest_v1.json`` is the manifest of the demonstration bundle PRIME shipped
+    then (format 1), exactly as that file stored it."""
+    from PRIMELib.bundle import model_card_markdown
 
-    manifest = load_bundle(resource_path("models", "prime_demo.prime")).manifest
+    manifest = json.loads((Path(__file__).parent / "data" / "legacy_manifest_v1.json").read_text("utf-8"))
     assert set(manifest["metrics"]) == {"cv", "train", "test", "external"}
     rows = [line.split("|")[1].strip() for line in model_card_markdown(manifest).splitlines()
             if line.startswith("| ") and ("0." in line)]  # fmt: skip

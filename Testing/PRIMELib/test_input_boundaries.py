@@ -252,6 +252,36 @@ def test_a_set_is_small_below_30_patients_or_10_of_an_outcome(n, responders, dea
         assert "unreliable" in warnings[0]
 
 
+def test_with_a_landmark_a_set_is_small_by_prime_s_own_deaths_those_past_the_landmark():
+    """40 patients, 20 deaths in all but only 6 after the 30-day landmark: PRIME-S's C rests on 6 events."""
+    counts = {"n": 40, "responders": 20, "deaths": 20, "survival_deaths": 6, "landmark_days": 30.0}
+    (warning,) = _small_set_warning("test", counts)
+    assert "6 deaths after the 30-day landmark" in warning
+    assert _small_set_warning("test", {**counts, "survival_deaths": SMALL_SET_EVENTS}) == []
+
+
+def test_a_set_whose_patients_all_died_before_the_landmark_is_left_out_by_name():
+    """PRIME-S (a 30-day landmark model) cannot be judged on a set with nobody alive past day 30: that
+    set is named and left out, the others are evaluated; with no such patient at all, a named error."""
+    from model_cohort import bundle_path, cohort_frame
+
+    from PRIMELib.evaluation.evaluate import evaluate_bundle
+
+    frame = cohort_frame()
+    external = frame[frame.centre == "B"].copy()
+    early = external.index[:10]
+    external.loc[early, "os_days"] = 20.0
+    external["group"] = np.where(external.index.isin(early), "early", "later")
+    evaluation = evaluate_bundle(bundle_path(), external, sets="group", n_bootstrap=0, subgroups=False)
+    assert list(evaluation.sets) == ["later"]
+    assert any("'early' set is left out: all its 10 patient(s) died" in w for w in evaluation.warnings)
+    assert set(evaluation.predictions.index) == set(external.index)  # every case is still scored
+    external["os_days"] = 20.0
+    with pytest.raises(PRIMEInputError, match="No evaluated patient was alive") as raised:
+        evaluate_bundle(bundle_path(), external, n_bootstrap=0, subgroups=False)
+    assert raised.value.field == "os_days" and "in days" in raised.value.hint
+
+
 def test_evaluating_three_patients_warns_that_the_interval_means_little(tmp_path):
     from model_cohort import bundle_path, cohort_frame
 

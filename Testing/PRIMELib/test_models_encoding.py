@@ -193,8 +193,72 @@ def test_prime_train_prints_every_encoded_and_unused_clinical_column(capsys) -> 
     from PRIMELib.cli import _print_clinical_columns
 
     frame = _frame().assign(note=["a", "b", "c", "d"], hcv=None)
-    _print_clinical_columns(describe_clinical_columns(frame))
+    _print_clinical_columns(describe_clinical_columns(frame).to_dict())  # as the bundle stores it
     printed = capsys.readouterr().out
     assert "clinical bclc: encoded as ordered ranks (0 < A < B < C < D)" in printed
     assert "clinical note: not used: not in the schema, and not numeric" in printed
     assert "clinical hcv: not used: all missing" in printed
+
+
+def test_a_flag_that_recodes_a_two_valued_column_is_not_a_second_input() -> None:
+    """sex_male is sex recoded (derived from it): training keeps sex and lists sex_male as unused, with
+    why; interventional has three values, so its coarser tace_haic flag stays an input."""
+    from PRIMELib.cohort_data import TrainingData
+    from PRIMELib.training.cohort import without_recoded_duplicates
+
+    frame = pd.DataFrame(
+        {
+            "sex": ["male", "female", "male", "female"],
+            "sex_male": [1, 0, 1, 0],
+            "interventional": ["TACE", "HAIC", "TACE+HAIC", "TACE"],
+            "tace_haic": [0, 0, 1, 0],
+            "age": [60, 55, 70, 66],
+            "response": [1, 0, 1, 0],
+            "os_days": [300, 200, 500, 100],
+            "os_event": [1, 1, 0, 1],
+        },
+        index=["p1", "p2", "p3", "p4"],
+    )
+    data = without_recoded_duplicates(TrainingData.from_frame(frame))
+    assert list(data.features.columns) == ["sex", "interventional", "tace_haic", "age"]
+    assert data.clinical_columns.unused["sex_male"] == (
+        "the same information as sex (a 0/1 recoding of it), which is used"
+    )
+    assert "sex_male" not in data.clinical_columns.used and "sex" in data.clinical_columns.used
+    # Without sex among the inputs, sex_male is the only carrier of it and stays.
+    alone = without_recoded_duplicates(TrainingData.from_frame(frame.drop(columns=["sex"])))
+    assert "sex_male" in alone.features.columns
+
+
+def test_a_one_hot_feature_shows_whether_the_case_has_its_category_and_never_nan() -> None:
+    """targeted = lenvatinib (code position 0): 'targeted=lenvatinib' is 1, 'targeted=sorafenib' 0;
+    with targeted missing both are None (JSON has no NaN), as is any missing plain value."""
+    from PRIMELib.clinical.coding import model_value
+    from PRIMELib.models.explain import shown_value
+
+    raw = {"targeted": model_value("targeted", "lenvatinib"), "age": 61.0, "alb": float("nan")}
+    assert shown_value("targeted=lenvatinib", raw) == 1.0
+    assert shown_value("targeted=sorafenib", raw) == 0.0
+    assert shown_value("age", raw) == 61.0
+    assert shown_value("alb", raw) is None
+    assert shown_value("targeted=sorafenib", {"targeted": None}) is None
+
+
+def test_a_case_missing_a_one_hot_coded_input_scores_to_valid_json() -> None:
+    """The demonstration model uses immunotherapy (one-hot): a case without it is imputed column by
+    column and its result is JSON without NaN (a panel Score once failed on exactly this)."""
+    import json
+
+    from PRIMELib.bundle import load_bundle
+    from PRIMELib.paths import resource_path
+
+    bundle = load_bundle(resource_path("models", "prime_demo.prime"))
+    assert "immunotherapy" in bundle.required_features["clinical"]
+    row = dict(bundle.manifest["preprocessing"]["reference_values"])
+    row.pop("immunotherapy")
+    result = bundle.score(row, case_id="c").to_dict()
+    assert result["imputed_fields"] == ["immunotherapy"] and result["inputs"]["immunotherapy"] is None
+    json.dumps(result, allow_nan=False)  # raises on NaN
+    one_hot = [c for c in result["response_contributions"] + result["survival_contributions"]
+               if c["feature"].startswith("immunotherapy=")]  # fmt: skip
+    assert one_hot and all(c["value"] is None for c in one_hot)

@@ -19,16 +19,16 @@ from PRIMELib.io import write_json
 from PRIMELib.pipeline import clinical_features
 from PRIMELib.reports import write_patient_report
 from PRIMELib.reports.patient import BANNER, REQUIRED_FIELDS, _curve, load_result
-from PRIMELib.scoring import ScoreResult
+from PRIMELib.scoring import DAYS_PER_MONTH, ScoreResult
 
 
 @pytest.fixture(scope="module")
 def demo_scored():
-    """The demonstration bundle's result for the demo patient's clinical values (AST left out: it is
+    """The demonstration bundle's result for the demo patient's clinical values (INR left out: it is
     imputed) and the training cohort's median radiomics values."""
     model = load_default_model()
     values, _ = clinical_features(DEMO_CLINICAL_RECORD)
-    del values["ast"]
+    del values["inr"]
     reference = model.manifest["preprocessing"]["reference_values"]
     values |= {f: v for f, v in reference.items() if f.startswith(("arterial_", "venous_"))}
     return model.score(values, case_id="PSEUDO-0042")
@@ -129,7 +129,7 @@ def test_the_report_shows_every_value_of_the_result(demo_scored, tmp_path):
     for months, value in demo_scored.survival.items():
         assert f"{value:.3f}" in text, months
     assert demo_scored.quadrant_text in text
-    assert demo_scored.imputed_fields == ["ast"]
+    assert demo_scored.imputed_fields == ["inr"]
     clinical = {row[0]: row[1:] for row in _table(page, ["input", "value", "unit", "source"])}
     radiomics = {
         tuple(row[:2]): row[2:] for row in _table(page, ["phase", "feature", "value", "unit", "source"])
@@ -170,7 +170,7 @@ def test_the_pdf_holds_the_key_values(demo_scored, tmp_path):
         f"{demo_scored.risk_group} risk",
         f"{demo_scored.survival['12_months']:.3f}",
         BANNER,
-        "AST (ast)",  # the imputed input
+        "INR (inr)",  # the imputed input
         "IMPUTED",
         demo_scored.quadrant_text[:40],
     ):
@@ -214,7 +214,10 @@ def test_the_bundle_report_shows_its_curve_thresholds_explanations_and_warnings(
 
 def test_the_scored_curve_passes_through_the_scored_survival(demo_scored):
     curve, kind = _curve(load_result(demo_scored))
-    assert kind == "steps" and curve[0] == (0.0, pytest.approx(1.0, abs=1e-12))
+    # The demonstration model's PRIME-S is a 30-day landmark model: its curve starts at 1 at the landmark.
+    start = (demo_scored.survival_landmark_days or 0.0) / DAYS_PER_MONTH
+    assert demo_scored.survival_landmark_days == 30.0
+    assert kind == "steps" and curve[0] == (pytest.approx(start, abs=5e-4), pytest.approx(1.0, abs=1e-12))
     last = curve[-1][0]
     for months, value in demo_scored.survival.items():
         month = int(months.split("_")[0])

@@ -19,12 +19,20 @@ import pytest
 
 from PRIMELib.bundle import DEFAULT_BUNDLE, load_bundle
 from PRIMELib.bundle.format import _case_frame
+from PRIMELib.clinical.coding import encoding_of
 from PRIMELib.clinical.imputation import MedianImputer
+from PRIMELib.clinical.schema import CLINICAL_SCHEMA, Kind
 from PRIMELib.models.explain import baseline_shapley, shapley_and_ends, trees_checked_once
 from PRIMELib.models.landmark import bundle_landmark, curve_grid
 from PRIMELib.scoring import DAYS_PER_MONTH, REPORT_MONTHS
 
-CATEGORICAL = {"ascites": [0, 1, 2], "ecog": [0, 1, 2], "hbv": [0, 1], "tace_haic": [0, 1]}
+
+def _codes(name: str) -> list[float]:
+    """The numbers a feature table holds for a coded clinical column (text codes: their positions)."""
+    variable = CLINICAL_SCHEMA.get_variable(name)
+    if variable.kind is Kind.CATEGORY:
+        return [float(i) for i in range(len(variable.codes))]
+    return [float(code) for code in variable.codes]
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +52,8 @@ def _rows(bundle, n: int = 6) -> list[dict]:
         row = {}
         for name, value in reference.items():
             low, high = ranges[name]
-            if name in CATEGORICAL:
-                row[name] = int(
-                    rng.choice([c for c in CATEGORICAL[name] if low <= c <= high] or [int(value)])
-                )
+            if encoding_of(name) != "number":  # a coded column: one of its codes, never between two
+                row[name] = float(rng.choice([c for c in _codes(name) if low <= c <= high] or [value]))
             else:
                 row[name] = float(rng.uniform(low - 0.1 * (high - low), high + 0.1 * (high - low)))
         for name in rng.choice(clinical, size=seed % 4, replace=False):

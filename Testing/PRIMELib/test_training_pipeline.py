@@ -210,16 +210,29 @@ def test_prime_train_writes_a_bundle_and_summary_and_scores_features(tmp_path, c
     assert fused.nested.notna().all() and (fused.nested_low <= fused.nested).all()
     radiomics.head(3).to_csv(tmp_path / "three.csv", index=False)
     clinical.head(3).drop(columns=["centre"]).to_csv(tmp_path / "three_clinical.csv", index=False)
-    code = main(
-        [
-            "score-features", "--model", str(bundle), "--features", str(tmp_path / "three.csv"),
-            "--clinical", str(tmp_path / "three_clinical.csv"), "--output", str(tmp_path / "scores.json"),
-        ]
-    )  # fmt: skip
-    assert code == 0
+    score = [
+        "score-features", "--model", str(bundle), "--features", str(tmp_path / "three.csv"),
+        "--clinical", str(tmp_path / "three_clinical.csv"), "--output", str(tmp_path / "scores.json"),
+    ]  # fmt: skip
+    assert main(score) == 0
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert [s["case_id"] for s in scores] == ["P000", "P001", "P002"]
     assert all(0 < s["response_probability"] < 1 and s["survival_curve"] for s in scores)
+    assert not (tmp_path / "scores.excluded.csv").exists()
+    # The one rule for missing radiomics: a case whose radiomics are all blank is left out and named
+    # (never imputed), the others are still scored, and the exit code says not every case was.
+    blank = radiomics.head(3).copy()
+    blank.iloc[1, 1:] = np.nan
+    blank.to_csv(tmp_path / "three.csv", index=False)
+    capsys.readouterr()
+    assert main(score) == 1
+    kept = json.loads((tmp_path / "scores.json").read_text())
+    assert [s["case_id"] for s in kept] == ["P000", "P002"]
+    assert [s["response_probability"] for s in kept] == [scores[0]["response_probability"],
+                                                         scores[2]["response_probability"]]  # fmt: skip
+    excluded = pd.read_csv(tmp_path / "scores.excluded.csv")
+    assert excluded.case_id.tolist() == ["P001"] and "radiomics" in excluded.reason[0].lower()
+    assert "1 of 3 case(s) left out" in capsys.readouterr().err
     assert main(["model-card", str(bundle)]) == 0
     assert "# Model card: CLI model" in capsys.readouterr().out
 
