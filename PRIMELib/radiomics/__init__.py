@@ -12,6 +12,8 @@ Modules, one reason to change each:
 - ``checks``: errors for unusable inputs, warnings for odd ones;
 - ``crop``: the native crop and feature grid that keep whole-image values (normalisation, resampling);
 - ``compute``: one phase's features with PyRadiomics' own functions;
+- ``binning``, ``mesh``: wrappers that spare PyRadiomics repeated binning, and the mesh diameters
+  when no diameter feature is asked for;
 - ``parallel``: phases in this process or in worker processes, progress and cancel;
 - ``extract``: the case: load, check, prepare, run, assemble;
 - ``table``: one row per case, diagnostics apart, CSV or Parquet;

@@ -30,6 +30,7 @@ from PRIMELib.radiomics.crop import (
     wavelet_margin_voxels,
     wavelet_region,
 )
+from PRIMELib.radiomics.mesh import without_diameters
 from PRIMELib.radiomics.params import RadiomicsParams
 from PRIMELib.radiomics.plan import PhasePlan, image_names, image_type_of, log_name
 
@@ -159,12 +160,14 @@ def compute_job(job: PhaseJob | ShapeJob, progress: PhaseProgress | None = None)
 def compute_shape(mask: sitk.Image, shape_classes: dict, settings: dict) -> dict[str, float]:
     """Shape features of an ROI (``original_shape_<name>``), as ``RadiomicsFeatureExtractor.computeShape``.
 
-    Shape depends on the mask and its spacing only, so the mask stands in for the image.
+    Shape depends on the mask and its spacing only, so the mask stands in for the image. Without a
+    diameter feature asked for, the mesh's diameters are skipped (``mesh.without_diameters``).
     """
     from radiomics import imageoperations
 
     bounding_box, _ = imageoperations.checkMask(mask, mask, **settings)
-    shape = _extractor(dict(shape_classes)).computeShape(mask, mask, bounding_box, **settings)
+    with without_diameters(shape_classes):
+        shape = _extractor(dict(shape_classes)).computeShape(mask, mask, bounding_box, **settings)
     return {name: float(value) for name, value in shape.items()}
 
 
@@ -194,9 +197,10 @@ def compute_phase(job: PhaseJob, progress: PhaseProgress | None = None) -> dict[
         shape_mask = (
             resegmented if settings.get("resegmentShape", False) and resegmented is not None else mask
         )
-        shape = _extractor(dict(job.plan.shape_classes)).computeShape(
-            image, shape_mask, bounding_box, **settings
-        )
+        with without_diameters(job.plan.shape_classes):
+            shape = _extractor(dict(job.plan.shape_classes)).computeShape(
+                image, shape_mask, bounding_box, **settings
+            )
         values.update((name, float(value)) for name, value in shape.items())
         step("shape")
     if resegmented is not None:
