@@ -210,14 +210,25 @@ def _radiomics_unit(feature: str) -> str:
 
 
 def _coded(feature: str, value: object) -> str:
-    """A value as text, with its coding's label for ordinal and categorical variables (ECOG 1 → ...)."""
+    """A value as text, with its coding's label for ordinal and categorical variables (ECOG 1 → ...).
+
+    A result's inputs hold a text-coded variable by its code's position (immunotherapy 0): shown as
+    the code itself (camrelizumab), never as the bare position."""
     from PRIMELib.clinical import CLINICAL_SCHEMA
+    from PRIMELib.clinical.coding import schema_code
+    from PRIMELib.errors import PRIMEInputError
 
     text = format_cell(value)
     if feature in CLINICAL_SCHEMA:
-        for choice in CLINICAL_SCHEMA.get_variable(feature).choices:
-            if str(choice.code) == text and choice.label != str(choice.code):
-                return f"{text} ({choice.label})"
+        try:
+            code = schema_code(feature, value)
+        except PRIMEInputError:
+            return text
+        if code is not None:
+            text = format_cell(code) if isinstance(code, str) else text
+            for choice in CLINICAL_SCHEMA.get_variable(feature).choices:
+                if str(choice.code) == str(code) and choice.label != str(choice.code):
+                    return f"{text} ({choice.label})"
     return text
 
 

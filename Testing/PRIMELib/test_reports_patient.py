@@ -13,6 +13,8 @@ from pypdf import PdfReader
 from test_reports_document import Page, pdf_text
 
 from PRIMELib.bundle import load_default_model
+from PRIMELib.clinical import CLINICAL_SCHEMA
+from PRIMELib.clinical.coding import schema_code
 from PRIMELib.demo import DEMO_CLINICAL_RECORD
 from PRIMELib.errors import PRIMEInputError
 from PRIMELib.io import write_json
@@ -140,13 +142,21 @@ def test_the_report_shows_every_value_of_the_result(demo_scored, tmp_path):
             shown, _, source = radiomics[tuple(feature.split("_", 1))]
         else:
             shown, _, source = next(v for k, v in clinical.items() if k.endswith(f"({feature})"))
-        assert float(shown.split(" ")[0]) == pytest.approx(value, rel=5e-4, abs=1e-12), feature
+        code = schema_code(feature, value) if feature in CLINICAL_SCHEMA else None
+        if isinstance(code, str):  # a text-coded input is held by its code's position: the code is shown
+            assert shown.split(" ")[0] == code, feature
+        else:
+            assert float(shown.split(" ")[0]) == pytest.approx(value, rel=5e-4, abs=1e-12), feature
         expected = "IMPUTED" if feature in demo_scored.imputed_fields else "entered"
         assert source.startswith(expected), (feature, source)
     # Units from PyRadiomics and the clinical schema; codings with their labels; the record as entered.
     assert radiomics[("arterial", "original_firstorder_Minimum")][1] == "HU"
     assert clinical["log10 AFP (log10_afp)"][1] == "log10 ng/mL"
     assert clinical["ECOG performance status (ecog)"][0] == "0 (fully active)"
+    # The demonstration model one-hot encodes the agents: the result holds camrelizumab's position (0).
+    assert demo_scored.inputs["immunotherapy"] == 0.0
+    assert clinical["Immunotherapy agent (immunotherapy)"][0] == "camrelizumab"
+    assert clinical["Targeted agent (targeted)"][0] == "lenvatinib"
     entered = {row[0]: row[1:] for row in _table(page, ["variable", "value", "unit"])}
     assert entered["Serum albumin (alb)"] == ["38.5", "g/L"]
     assert entered["Monocyte count (mon)"] == ["0.42", "10⁹/L"]
