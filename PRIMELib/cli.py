@@ -896,7 +896,8 @@ def extract_command(
             min=0,
             max=64,
             help="Processes at most (1: this one only; 2: both phases side by side; more split a large "
-            "tumour's filters). 0: as many as free cores and memory allow.",
+            "tumour's filters; with 2 or more, a large tumour's mesh diameters get one more). 0: as many "
+            "as free cores and memory allow.",
         ),
     ] = 1,
     case_id: Annotated[str, typer.Option(help="The case's id in the table.")] = "case",

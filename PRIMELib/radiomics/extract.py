@@ -75,7 +75,8 @@ def extract_case(
     dict. ``features``: the columns a model needs (feature-on-demand); ``None`` computes everything
     the parameters enable. ``workers``: at most that many processes (``None``: as many as the free
     cores and memory allow, see ``parallel.choose_workers``); 2 runs the two phases side by side, more
-    also split a large tumour's phase across processes. ``progress`` gets
+    also split a large tumour's phase across processes; a large tumour's shape, when a mesh diameter
+    is asked for, may get one process more (``parallel.PhaseRunner._split``). ``progress`` gets
     ``(fraction, message)`` and may answer ``False`` to cancel (:class:`PRIMECancelled`).
     """
     started = time.perf_counter()

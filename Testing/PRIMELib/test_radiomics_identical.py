@@ -250,3 +250,38 @@ def test_with_worker_processes_the_shape_goes_to_the_first_free_process(case, mo
     with parallel.PhaseRunner(2, phases=2) as runner:  # one worker process, idle
         got = runner.compute_shape(job.mask, job.plan.shape_classes, settings, phase="arterial")
     assert got == expected and len(got) == 14
+
+
+def _count_worker_starts(monkeypatch) -> list[int]:
+    started: list[int] = []
+    original = parallel._Worker.__init__
+    monkeypatch.setattr(parallel._Worker, "__init__", lambda self, q: started.append(1) or original(self, q))
+    return started
+
+
+def test_with_two_processes_a_large_tumours_mesh_diameters_get_a_third(case, monkeypatch):
+    # Two processes, two phases: queued behind them, a large tumour's diameters (seconds of O(n²) C
+    # code) would run alone at the end. They get a process of their own, one beyond the two.
+    arterial, venous, mask = case
+    reference = extract_case(arterial, venous, mask, params=MIXED, workers=1).values
+    monkeypatch.setattr(parallel, "SPLIT_MIN_ROI_VOXELS", 1)  # this small tumour counts as large
+    started = _count_worker_starts(monkeypatch)
+    got = extract_case(arterial, venous, mask, params=MIXED, workers=2)
+    assert len(started) == 2 and got.diagnostics["workers"] == 3  # a phase's and the shape's
+    assert list(got.values) == list(reference) and got.values == reference
+
+
+@pytest.mark.parametrize("why", ["no diameter asked for", "memory holds no third process"])
+def test_without_diameters_or_memory_two_processes_stay_two(case, monkeypatch, why):
+    arterial, venous, mask = case
+    monkeypatch.setattr(parallel, "SPLIT_MIN_ROI_VOXELS", 1)
+    features = None
+    if why == "no diameter asked for":  # shape from the mesh's area and volume: milliseconds
+        features = ["arterial_original_shape_Sphericity", "venous_original_firstorder_Mean"]
+    else:  # half the available memory holds two processes of a phase's size, not three
+        size = parallel.WORKER_MEMORY_BYTES
+        monkeypatch.setattr(parallel, "job_memory_bytes", lambda job: size)
+        monkeypatch.setattr(parallel, "available_memory", lambda: 2 * 2 * size)
+    started = _count_worker_starts(monkeypatch)
+    got = extract_case(arterial, venous, mask, params="prime_paper", features=features, workers=2)
+    assert len(started) == 1 and got.diagnostics["workers"] == 2
